@@ -1,0 +1,1 @@
+"""Channel-agnostic dialog flows for clients, executors, drivers and the owner (later issues)."""

@@ -1,0 +1,1 @@
+"""Messaging core: conversations, messages, inbound log, outbox, event bus (later issues)."""

@@ -1,0 +1,1 @@
+"""Composition root: settings, bootstrap, CLI and process roles."""

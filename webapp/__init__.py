@@ -1,0 +1,1 @@
+"""aiohttp application: health, panel (later), webhook endpoints (later)."""
