@@ -175,7 +175,6 @@ TRIP = KindSpec(
                 N_("Materials delivery"),
                 N_("Other machinery"),
             ),
-            skill=True,
         ),
         FieldSpec("pickup", N_("Pickup address"), F.TEXT),
         FieldSpec("dropoff", N_("Drop-off address"), F.TEXT, required=False),

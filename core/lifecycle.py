@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from core.i18n import N_
 from core.models.orders import ActorRole, OrderStatus
 
 S = OrderStatus
@@ -47,6 +48,25 @@ class Action(StrEnum):
     CANCEL = "cancel"
 
 
+STATUS_LABELS = {
+    S.DRAFT: N_("Draft"),
+    S.NEW: N_("New"),
+    S.EVALUATING: N_("Evaluating"),
+    S.QUOTED: N_("Quoted"),
+    S.AWAITING_PAYMENT: N_("Awaiting payment"),
+    S.PAID: N_("Paid / confirmed"),
+    S.ON_EXCHANGE: N_("On the exchange"),
+    S.ASSIGNED: N_("Assigned"),
+    S.IN_PROGRESS: N_("In progress"),
+    S.IN_REVIEW: N_("In review"),
+    S.REVISION: N_("Revision"),
+    S.READY: N_("Ready"),
+    S.DELIVERED: N_("Delivered"),
+    S.REVISION_REQUESTED: N_("Revision requested"),
+    S.CLOSED: N_("Closed"),
+    S.CANCELLED: N_("Cancelled"),
+}
+
 OPEN_STATUSES = frozenset(OrderStatus) - {S.CLOSED, S.CANCELLED}
 # Before money is taken the client (and the operator at the desk) may still walk away.
 PRE_PAYMENT_STATUSES = frozenset({S.DRAFT, S.NEW, S.EVALUATING, S.QUOTED, S.AWAITING_PAYMENT})
@@ -72,9 +92,7 @@ TRANSITIONS: dict[Action, tuple[Move, ...]] = {
     Action.START_EVALUATION: (_move([S.NEW], S.EVALUATING, INTAKE),),
     Action.QUOTE: (_move([S.NEW, S.EVALUATING, S.QUOTED], S.QUOTED, INTAKE),),
     Action.ACCEPT_QUOTE: (_move([S.QUOTED], S.AWAITING_PAYMENT, INTAKE | {R.CLIENT}),),
-    Action.REOPEN_QUOTE: (
-        _move([S.QUOTED, S.AWAITING_PAYMENT], S.EVALUATING, INTAKE),
-    ),
+    Action.REOPEN_QUOTE: (_move([S.QUOTED, S.AWAITING_PAYMENT], S.EVALUATING, INTAKE),),
     Action.MARK_PAID: (_move([S.AWAITING_PAYMENT], S.PAID, STAFF | {R.SYSTEM}),),
     Action.PUBLISH: (_move([S.PAID], S.ON_EXCHANGE, STAFF),),
     Action.WITHDRAW: (_move([S.ON_EXCHANGE], S.PAID, STAFF),),
@@ -169,9 +187,7 @@ def plan(
     return Plan(action, status, target, step, None if target in _LEAVES_EXECUTION else to_step)
 
 
-def _find_move(
-    action: Action, status: OrderStatus, role: ActorRole, profile: KindProfile
-) -> Move:
+def _find_move(action: Action, status: OrderStatus, role: ActorRole, profile: KindProfile) -> Move:
     if status in profile.skipped:
         raise TransitionError(action, status, role, "kind_skips_step")
     by_status = [move for move in TRANSITIONS[action] if status in move.sources]

@@ -208,3 +208,9 @@ def test_guarantee_period_boundaries() -> None:
     assert not within_guarantee(delivered, 20, delivered + timedelta(days=20, seconds=1))
     assert not within_guarantee(delivered, 0, delivered)
     assert not within_guarantee(None, 20, delivered)
+
+
+def test_every_status_has_a_label() -> None:
+    from core.lifecycle import STATUS_LABELS
+
+    assert set(STATUS_LABELS) == set(OrderStatus)

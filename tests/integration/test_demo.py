@@ -1,0 +1,52 @@
+"""`pult demo` fills an empty database with data the panel can show: every order status,
+every kind, balanced money; and it refuses to write over real work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core import ledger
+from core.models import AccountKind, LedgerEntry, Order, OrderEvent, OrderStatus, Payment
+from runtime.bootstrap import Container, bootstrap
+from runtime.demo import DemoRefused, fill_demo
+from runtime.settings import load_settings
+
+
+@pytest.fixture
+async def container(database_url: str, tmp_path: Path) -> AsyncIterator[Container]:
+    environ = {"PULT_DATABASE_URL": database_url, "PULT_DATA_DIR": str(tmp_path / "var")}
+    container = await bootstrap(load_settings(environ, env_file=None))
+    yield container
+    await container.close()
+
+
+async def test_demo_covers_every_status_and_kind_with_balanced_money(container: Container) -> None:
+    summary = await fill_demo(container)
+    assert "manager@pult.local" in summary
+    async with container.sessions() as session:
+        statuses = set((await session.scalars(select(Order.status))).all())
+        kinds = set((await session.scalars(select(Order.kind_id))).all())
+        orders_count = await session.scalar(select(func.count(Order.id)))
+        audited = await session.scalar(select(func.count(func.distinct(OrderEvent.order_id))))
+        entries_sum = await session.scalar(select(func.sum(LedgerEntry.amount)))
+        unbalanced = await ledger.unbalanced_transaction_ids(session)
+        payments = await session.scalar(select(func.count(Payment.id)))
+        cash = await ledger.balance(session, AccountKind.CASH_DESK, "cash", "RUB")
+        margin = await ledger.balance(session, AccountKind.REVENUE, "", "RUB")
+    assert statuses == set(OrderStatus)
+    assert len(kinds) == 3
+    assert audited == orders_count
+    assert (entries_sum, unbalanced) == (0, [])
+    assert payments and payments > 10
+    assert cash > 0
+    assert margin > 0
+
+
+async def test_demo_refuses_a_database_with_clients(container: Container) -> None:
+    await fill_demo(container)
+    with pytest.raises(DemoRefused):
+        await fill_demo(container)
