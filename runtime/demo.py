@@ -184,8 +184,8 @@ async def _prepare(uow: UnitOfWork) -> DemoContext:
         passwords[email] = password or ""
     for threshold, bp in DISCOUNT_TIERS:
         session.add(DiscountTier(currency=RUB, threshold=threshold, discount_bp=bp))
-    for name, phone, email, company in CLIENTS:
-        session.add(Client(name=name, phone=phone, email=email, company=company))
+    for name, phone, address, company in CLIENTS:
+        session.add(Client(name=name, phone=phone, email=address, company=company))
     kinds = {kind.code: kind for kind in (await session.scalars(select(OrderKind))).all()}
     await session.flush()
     return DemoContext(

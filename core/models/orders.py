@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -136,7 +136,7 @@ class Order(Base):
     manager: Mapped[User | None] = relationship()
     executor: Mapped[Executor | None] = relationship()
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy's own dict)
     __table_args__ = (
         Index("ix_orders_status_deadline", "status", "deadline"),
         Index("ix_orders_created_at", "created_at"),
