@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger, orders
 from core.db import utcnow
+from core.i18n import N_, gettext
 from core.ledger import Source
 from core.models import (
     AccountKind,
@@ -35,6 +36,7 @@ from core.models import (
 from core.orders import Actor
 from core.staff import create_user
 from core.uow import UnitOfWork
+from runtime.bootstrap import Container
 
 S = OrderStatus
 RUB = "RUB"
@@ -154,7 +156,7 @@ ORDERS = [
 ]  # fmt: skip
 
 
-async def fill_demo(container: Any) -> str:
+async def fill_demo(container: Container) -> str:
     """Fill an empty database; returns a summary with the demo staff logins."""
     async with container.uow() as uow:
         ctx = await _prepare(uow)
@@ -167,8 +169,11 @@ async def fill_demo(container: Any) -> str:
         await _month_end(ctx)
         await uow.commit()
         counts = await _counts(uow.session)
-    lines = ["Demo data created: " + ", ".join(f"{n} {what}" for what, n in counts.items())]
-    lines += [f"  {email}  password: {password}" for email, password in ctx.passwords.items()]
+    locale = container.default_locale
+    lines = [gettext("Demo data created:", locale)]
+    lines += [f"  {gettext(what, locale)}: {count}" for what, count in counts.items()]
+    lines.append(gettext("Demo staff accounts (one-time passwords):", locale))
+    lines += [f"  {email}  {password}" for email, password in ctx.passwords.items()]
     return "\n".join(lines)
 
 
@@ -347,9 +352,9 @@ async def _counts(session: AsyncSession) -> dict[str, int]:
         return int(await session.scalar(select(func.count(model.id))) or 0)
 
     return {
-        "clients": await count(Client),
-        "executors": await count(Executor),
-        "orders": await count(Order),
-        "payments": await count(Payment),
-        "ledger transactions": await count(LedgerTransaction),
+        N_("Clients"): await count(Client),
+        N_("Executors"): await count(Executor),
+        N_("Orders"): await count(Order),
+        N_("Payments"): await count(Payment),
+        N_("Ledger transactions"): await count(LedgerTransaction),
     }

@@ -27,6 +27,7 @@ async def container(database_url: str, tmp_path: Path) -> AsyncIterator[Containe
 async def test_demo_covers_every_status_and_kind_with_balanced_money(container: Container) -> None:
     summary = await fill_demo(container)
     assert "manager@pult.local" in summary
+    assert "Демо-данные созданы" in summary
     async with container.sessions() as session:
         statuses = set((await session.scalars(select(Order.status))).all())
         kinds = set((await session.scalars(select(Order.kind_id))).all())

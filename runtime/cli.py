@@ -1,0 +1,190 @@
+"""The `pult` command: process roles (run, web, worker) and operator tasks (migrate, user,
+demo, check). Mistakes an operator can make end in one line on stderr, never a traceback:
+exit 2 for bad settings or arguments, 1 for a failed task."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.exceptions
+import sqlalchemy.exc
+
+from core.i18n import gettext
+from core.models import StaffRole
+from core.staff import StaffError, create_user
+from runtime.bootstrap import Container, bootstrap
+from runtime.check import check, report
+from runtime.demo import DemoRefused, fill_demo
+from runtime.errors import CommandError
+from runtime.migrate import current_revision, head_revision, upgrade
+from runtime.roles import ALL_IN_ONE, Role, serve
+from runtime.settings import Settings, SettingsError, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Failures to reach a database or Redis that the operator fixes outside Pult.
+_UNREACHABLE = (OSError, sqlalchemy.exc.DBAPIError, redis.exceptions.ConnectionError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(str(exc), 2)
+    configure_logging(settings.log_level, args.serves)
+    command: Command = args.command
+    try:
+        return asyncio.run(command(args, settings))
+    except CommandError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except StaffError as exc:
+        return _fail(exc.localized(settings.locale), 1)
+    except _UNREACHABLE as exc:
+        message = gettext("A service did not answer: {reason}", settings.locale)
+        return _fail(message.format(reason=_first_line(exc)), 1)
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pult",
+        description="Pult, the omnichannel order desk. Settings come from PULT_* variables.",
+    )
+    parser.set_defaults(serves=False)
+    commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run", help="everything in one process: migrate, web and worker"
+    ).set_defaults(command=run_all_in_one, serves=True)
+    web = commands.add_parser("web", help="the web application only")
+    web.add_argument("--migrate", action="store_true", help="migrate the database first")
+    web.set_defaults(command=run_web, serves=True)
+    commands.add_parser("worker", help="the background jobs only").set_defaults(
+        command=run_worker_role, serves=True
+    )
+    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(command=migrate)
+    _add_user_commands(commands)
+    commands.add_parser("demo", help="fill the database with demo data").set_defaults(command=demo)
+    commands.add_parser("check", help="report settings and connectivity").set_defaults(
+        command=check_command
+    )
+    return parser
+
+
+def _add_user_commands(commands: Any) -> None:
+    user = commands.add_parser("user", help="staff accounts")
+    actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="create a staff account")
+    add.add_argument("--role", required=True, choices=[role.value for role in StaffRole])
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--password", help="omit to generate a one-time password")
+    add.set_defaults(command=user_add)
+
+
+def configure_logging(level: str, serves: bool) -> None:
+    """Long-running roles log at PULT_LOG_LEVEL. One-shot commands talk on stdout and keep
+    stderr for warnings and their one-line error, unless DEBUG is asked for."""
+    if not serves and logging.getLevelNamesMapping()[level] == logging.INFO:
+        level = "WARNING"
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
+
+
+async def run_all_in_one(args: argparse.Namespace, settings: Settings) -> int:
+    return await serve(settings, ALL_IN_ONE)
+
+
+async def run_web(args: argparse.Namespace, settings: Settings) -> int:
+    return await serve(settings, Role(web=True, worker=False, migrate=args.migrate))
+
+
+async def run_worker_role(args: argparse.Namespace, settings: Settings) -> int:
+    return await serve(settings, Role(web=False, worker=True, migrate=False))
+
+
+async def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    await upgrade(settings.database_url)
+    container = await bootstrap(settings)
+    try:
+        revision = await current_revision(container.engine)
+    finally:
+        await container.close()
+    message = gettext("The database schema is at revision {revision}", settings.locale)
+    print(message.format(revision=revision))
+    return 0
+
+
+async def user_add(args: argparse.Namespace, settings: Settings) -> int:
+    locale = settings.locale
+    async with _migrated_container(settings) as container, container.uow() as uow:
+        user, password = await create_user(
+            uow.session, args.email, args.name, args.role, args.password
+        )
+        await uow.commit()
+    created = gettext("Staff account {email} ({role}) created.", locale)
+    print(created.format(email=user.email, role=user.role.value))
+    if password is not None:
+        print(gettext("One-time password: {password}", locale).format(password=password))
+        print(gettext("The password must be changed at the first sign-in.", locale))
+    return 0
+
+
+async def demo(args: argparse.Namespace, settings: Settings) -> int:
+    async with _migrated_container(settings) as container:
+        try:
+            summary = await fill_demo(container)
+        except DemoRefused:
+            message = gettext(
+                "The database already has clients; demo data goes into an empty database only",
+                settings.locale,
+            )
+            raise CommandError(message) from None
+    print(summary)
+    return 0
+
+
+async def check_command(args: argparse.Namespace, settings: Settings) -> int:
+    findings, healthy = await check(settings)
+    print(report(settings, findings))
+    return 0 if healthy else 1
+
+
+@asynccontextmanager
+async def _migrated_container(settings: Settings) -> AsyncIterator[Container]:
+    """A container over a database whose schema is current, else a clear error."""
+    container = await bootstrap(settings)
+    try:
+        current, head = await current_revision(container.engine), head_revision()
+        if current != head:
+            message = gettext(
+                "The database schema is at revision {current}, the code expects {head}: "
+                "run `pult migrate`",
+                settings.locale,
+            )
+            raise CommandError(message.format(current=current or "-", head=head))
+        yield container
+    finally:
+        await container.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _fail(message: str, exit_code: int) -> int:
+    print(f"pult: {message}", file=sys.stderr)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Process settings: `PULT_*` environment variables, optionally from a `.env` file, checked
+once at start-up so that a bad value stops the process with one clear line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from core.i18n import SUPPORTED_LOCALES
+from core.staff import InvalidEmailError, normalize_email
+
+PREFIX = "PULT_"
+DEFAULT_ENV_FILE = Path(".env")
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Drivers Pult runs on; the plain PostgreSQL spellings that hosting panels hand out are
+# rewritten to the async driver.
+_DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_POSTGRES_ALIASES = ("postgresql", "postgres")
+
+SecretSource = Literal["set", "generated"]
+
+
+class SettingsError(Exception):
+    """A bad or missing setting; the message is one line that names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    data_dir: Path
+    http_host: str
+    http_port: int
+    public_url: str | None
+    secret_key: str = field(repr=False)
+    secret_key_source: SecretSource
+    timezone: str
+    locale: str
+    owner_email: str
+    log_level: str
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the web app: PULT_PUBLIC_URL, else the listening address."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}/"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(variable, shown value) pairs for `pult check`: no secret is ever shown."""
+        return [
+            ("PULT_DATABASE_URL", make_url(self.database_url).render_as_string()),
+            ("PULT_REDIS_URL", _hide_password(self.redis_url) or "-"),
+            ("PULT_DATA_DIR", str(self.data_dir)),
+            ("PULT_HTTP_HOST", self.http_host),
+            ("PULT_HTTP_PORT", str(self.http_port)),
+            ("PULT_PUBLIC_URL", self.public_url or "-"),
+            ("PULT_SECRET_KEY", self.secret_key_source),
+            ("PULT_TIMEZONE", self.timezone),
+            ("PULT_LOCALE", self.locale),
+            ("PULT_OWNER_EMAIL", self.owner_email),
+            ("PULT_LOG_LEVEL", self.log_level),
+        ]
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = DEFAULT_ENV_FILE
+) -> Settings:
+    """Read and check every setting. The real environment wins over the .env file.
+
+    Side effect: creates the data directory and, when PULT_SECRET_KEY is unset, the
+    generated secret key file inside it."""
+    values = dict(read_env_file(env_file)) if env_file is not None else {}
+    values.update(os.environ if environ is None else environ)
+    env = {key: value.strip() for key, value in values.items() if key.startswith(PREFIX)}
+    env = {key: value for key, value in env.items() if value}
+
+    data_dir = Path(env.get("PULT_DATA_DIR", "./var")).expanduser().absolute()
+    default_database = f"sqlite+aiosqlite:///{data_dir / 'pult.db'}"
+    database_url = _database_url(env.get("PULT_DATABASE_URL", default_database))
+    redis_url = _optional(env, "PULT_REDIS_URL", _redis_url)
+    http_port = _port(env.get("PULT_HTTP_PORT", "8080"))
+    public_url = _optional(env, "PULT_PUBLIC_URL", _public_url)
+    timezone = _timezone(env.get("PULT_TIMEZONE", "Europe/Moscow"))
+    locale = _choice("PULT_LOCALE", env.get("PULT_LOCALE", "ru").lower(), SUPPORTED_LOCALES)
+    owner_email = _email(env.get("PULT_OWNER_EMAIL", "owner@pult.local"))
+    log_level = _choice("PULT_LOG_LEVEL", env.get("PULT_LOG_LEVEL", "INFO").upper(), LOG_LEVELS)
+    # Touch the disk only once every other value is known to be good.
+    _make_data_dir(data_dir)
+    secret_key, secret_source = _secret_key(env.get("PULT_SECRET_KEY"), data_dir)
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        http_host=env.get("PULT_HTTP_HOST", "127.0.0.1"),
+        http_port=http_port,
+        public_url=public_url,
+        secret_key=secret_key,
+        secret_key_source=secret_source,
+        timezone=timezone,
+        locale=locale,
+        owner_email=owner_email,
+        log_level=log_level,
+    )
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; `#` starts a comment line, `export ` is allowed, values may be
+    quoted with ' or ". A missing file is an empty one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read ({exc.strerror})") from None
+    result: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key = key.strip()
+        if not sep or not key.replace("_", "").isalnum():
+            raise SettingsError(f"{path} line {number}: expected KEY=VALUE, got {raw!r}")
+        result[key] = _unquote(value.strip())
+    return result
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    # An unquoted value ends at " #": the rest is a comment.
+    return value.split(" #", 1)[0].rstrip()
+
+
+def _optional(env: Mapping[str, str], name: str, check: Callable[[str], str]) -> str | None:
+    value = env.get(name)
+    return None if value is None else check(value)
+
+
+def _make_data_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"PULT_DATA_DIR: cannot create {str(path)!r} ({exc.strerror})"
+        ) from None
+
+
+def _secret_key(value: str | None, data_dir: Path) -> tuple[str, SecretSource]:
+    if value is not None:
+        if len(value) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                f"PULT_SECRET_KEY: expected at least {MIN_SECRET_KEY_LENGTH} characters, "
+                f"got {len(value)}"
+            )
+        return value, "set"
+    return _stored_secret_key(data_dir / SECRET_KEY_FILE), "generated"
+
+
+def _stored_secret_key(path: Path) -> str:
+    """Generate the key on the first start and reuse it after: sessions and signed links
+    survive restarts, and no installation shares a hard-coded default."""
+    try:
+        if not path.exists():
+            _write_secret_once(path, secrets.token_urlsafe(48))
+        key = path.read_text(encoding="ascii").strip()
+    except OSError as exc:
+        raise SettingsError(
+            f"PULT_SECRET_KEY: cannot keep {str(path)!r} ({exc.strerror})"
+        ) from None
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(f"PULT_SECRET_KEY: {str(path)!r} holds a key that is too short")
+    return key
+
+
+def _write_secret_once(path: Path, key: str) -> None:
+    # Written to a private temporary file, then linked into place: a web and a worker
+    # process starting together never see a half-written key, and the first one wins.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(key + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            logging.getLogger(__name__).info("secret key created by another process")
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _database_url(value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise SettingsError(f"PULT_DATABASE_URL: not a database URL: {value!r}") from None
+    if url.drivername in _POSTGRES_ALIASES:
+        url = url.set(drivername="postgresql+asyncpg")
+    if url.drivername not in _DATABASE_SCHEMES:
+        raise SettingsError(
+            "PULT_DATABASE_URL: expected sqlite+aiosqlite:///PATH or "
+            f"postgresql+asyncpg://USER@HOST/DB, got {url.drivername}://..."
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def _redis_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+        raise SettingsError(
+            f"PULT_REDIS_URL: expected redis://HOST:PORT/DB, got {_hide_password(value)!r}"
+        )
+    return value
+
+
+def _public_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"PULT_PUBLIC_URL: expected http(s)://HOST[/PATH], got {value!r}")
+    return value.rstrip("/")
+
+
+def _port(value: str) -> int:
+    port = int(value) if value.isdigit() else 0
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"PULT_HTTP_PORT: expected a port number 1-65535, got {value!r}")
+    return port
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"PULT_TIMEZONE: expected an IANA time zone such as Europe/Moscow, got {value!r}"
+        ) from None
+    return value
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise SettingsError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        return normalize_email(value)
+    except InvalidEmailError:
+        raise SettingsError(
+            f"PULT_OWNER_EMAIL: expected an e-mail address, got {value!r}"
+        ) from None
+
+
+def _hide_password(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,106 @@
+"""The worker: long-running jobs supervised in one process until asked to stop.
+
+A job is `async def job(container, stop) -> None`: it loops until `stop` is set and then
+returns. Register it in `JOBS`; a job that crashes is logged and restarted with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.db import utcnow
+from core.models import Setting
+
+if TYPE_CHECKING:
+    from runtime.bootstrap import Container
+
+Job = Callable[["Container", asyncio.Event], Awaitable[None]]
+
+HEARTBEAT_KEY = "worker.heartbeat"
+HEARTBEAT_INTERVAL = 30.0
+RESTART_DELAY_FIRST = 1.0
+RESTART_DELAY_MAX = 60.0
+
+log = logging.getLogger(__name__)
+
+
+async def heartbeat(container: Container, stop: asyncio.Event) -> None:
+    """Prove the worker is alive: /healthz and `pult check` read the time it writes."""
+    while not stop.is_set():
+        await write_heartbeat(container.sessions)
+        await sleep_unless_stopped(stop, HEARTBEAT_INTERVAL)
+
+
+# The registry: later issues add the outbox dispatcher, IMAP listeners and the scheduler.
+JOBS: dict[str, Job] = {
+    "heartbeat": heartbeat,
+}
+
+
+async def run_worker(
+    container: Container,
+    stop: asyncio.Event,
+    jobs: Mapping[str, Job] | None = None,
+    restart_delay: float = RESTART_DELAY_FIRST,
+) -> None:
+    """Run every job (default: all of JOBS) until `stop` is set and each has returned."""
+    selected = JOBS if jobs is None else jobs
+    log.info("worker started: %s", ", ".join(selected) or "no jobs")
+    async with asyncio.TaskGroup() as group:
+        for name, job in selected.items():
+            supervised = _supervise(name, job, container, stop, restart_delay)
+            group.create_task(supervised, name=f"job:{name}")
+    log.info("worker stopped")
+
+
+async def _supervise(
+    name: str, job: Job, container: Container, stop: asyncio.Event, delay: float
+) -> None:
+    while not stop.is_set():
+        try:
+            await job(container, stop)
+        except Exception:
+            log.exception("job %s failed; restarting in %.0f s", name, delay)
+            await sleep_unless_stopped(stop, delay)
+            delay = min(delay * 2, RESTART_DELAY_MAX)
+        else:
+            return
+
+
+async def sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep, but wake at once when the worker is asked to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def write_heartbeat(
+    sessions: async_sessionmaker[AsyncSession], now: datetime | None = None
+) -> None:
+    moment = now or utcnow()
+    async with sessions.begin() as session:
+        await _upsert_setting(session, HEARTBEAT_KEY, moment.isoformat(), moment)
+
+
+async def read_heartbeat(sessions: async_sessionmaker[AsyncSession]) -> datetime | None:
+    async with sessions() as session:
+        value = await session.scalar(sa.select(Setting.value).where(Setting.key == HEARTBEAT_KEY))
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+async def _upsert_setting(session: AsyncSession, key: str, value: Any, now: datetime) -> None:
+    # INSERT .. ON CONFLICT: two workers starting together must not collide on the key.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Setting).values(key=key, value=value, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Setting.key], set_={"value": value, "updated_at": now}
+    )
+    await session.execute(statement)

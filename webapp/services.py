@@ -1,0 +1,26 @@
+"""What the web app needs from whoever builds it (the runtime's Container). Described here
+as a Protocol so that webapp never imports runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+HealthCheck = Callable[[], Awaitable[str]]
+"""Returns a short status ("ok", "not configured") or raises when the dependency is down."""
+
+
+class WebServices(Protocol):
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def default_locale(self) -> str: ...
+
+    @property
+    def health_checks(self) -> Mapping[str, HealthCheck]: ...
+
+    async def last_heartbeat(self) -> datetime | None:
+        """When a worker last proved it was alive, or None if never."""
+        ...
