@@ -431,16 +431,21 @@ async def close_order(session: AsyncSession, order: Order, actor: Actor) -> Plan
 
 
 async def cancel_order(session: AsyncSession, order: Order, actor: Actor, reason: str = "") -> Plan:
-    """Cancel an open order. Money already taken is returned by the caller through
-    `core.ledger` (the refund rule depends on how far the work got)."""
-    return await transition(
+    """Cancel an open order. A prepayment still held for it goes back to the client's
+    balance at once; paying it out (refund) or taking back a final charge stays a
+    manager's explicit decision in core.ledger."""
+    held = (await ledger.order_money(session, order.id, order.currency)).held
+    result = await transition(
         session,
         order,
         actor,
         Action.CANCEL,
-        data={"reason": reason},
+        data={"reason": reason, "released": held},
         changes={"cancel_reason": reason or None, "closed_at": utcnow()},
     )
+    if held:
+        await ledger.release_hold(session, order.id, order.client_id, held, order.currency)
+    return result
 
 
 # --- the shared mechanism --------------------------------------------------------------

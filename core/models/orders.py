@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -112,14 +113,14 @@ class Order(Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
     # Money in minor units (kopecks). client_price is what the client pays after discount.
-    list_price: Mapped[int | None] = mapped_column(Integer)
+    list_price: Mapped[int | None] = mapped_column(BigInteger)
     discount_bp: Mapped[int] = mapped_column(Integer, default=0)
-    discount_amount: Mapped[int] = mapped_column(Integer, default=0)
-    client_price: Mapped[int | None] = mapped_column(Integer)
-    prepayment_amount: Mapped[int] = mapped_column(Integer, default=0)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    client_price: Mapped[int | None] = mapped_column(BigInteger)
+    prepayment_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     # Fixed price offered on the exchange (None: executors bid) and the agreed executor price.
-    exchange_price: Mapped[int | None] = mapped_column(Integer)
-    executor_price: Mapped[int | None] = mapped_column(Integer)
+    exchange_price: Mapped[int | None] = mapped_column(BigInteger)
+    executor_price: Mapped[int | None] = mapped_column(BigInteger)
     # The driver's last reported position (trip kinds).
     last_location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
@@ -182,7 +183,7 @@ class Bid(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     executor_id: Mapped[int] = mapped_column(ForeignKey("executors.id", ondelete="CASCADE"))
-    price: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(BigInteger)
     comment: Mapped[str | None] = mapped_column(Text)
     eta: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[BidStatus] = mapped_column(

@@ -465,3 +465,27 @@ async def test_concurrent_first_top_ups_share_one_account(
         assert await row_counts(check) == (2, ATTEMPTS, 2 * ATTEMPTS)
         balance = await ledger.balance(check, K.CLIENT_BALANCE, world.client, RUB)
         assert balance == ATTEMPTS * EACH
+
+
+async def test_a_reversed_charge_returns_to_the_balance_and_leaves_the_paid_total(
+    session: AsyncSession, world: World
+) -> None:
+    await ledger.top_up(session, world.client, 10_000, RUB, Source.desk("cash"))
+    await ledger.hold_prepayment(session, world.order, world.client, 10_000, RUB)
+    await ledger.charge(session, world.order, world.client, 10_000, RUB)
+    await ledger.reverse_charge(session, world.order, world.client, 4_000, RUB, memo="спор")
+
+    assert await ledger.paid_total(session, world.client, RUB) == 6_000
+    assert await ledger.balance(session, AccountKind.CLIENT_BALANCE, world.client, RUB) == 4_000
+    assert await ledger.balance(session, AccountKind.REVENUE, "", RUB) == 6_000
+    assert (await ledger.order_money(session, world.order, RUB)).charged == 6_000
+
+
+async def test_no_more_than_the_charge_can_be_reversed(session: AsyncSession, world: World) -> None:
+    await ledger.top_up(session, world.client, 5_000, RUB, Source.desk("cash"))
+    await ledger.hold_prepayment(session, world.order, world.client, 5_000, RUB)
+    await ledger.charge(session, world.order, world.client, 5_000, RUB)
+    with pytest.raises(InsufficientFunds) as refused:
+        await ledger.reverse_charge(session, world.order, world.client, 5_001, RUB)
+    assert refused.value.shortfall == 1
+    assert await ledger.paid_total(session, world.client, RUB) == 5_000

@@ -118,6 +118,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.runner.run(self._reset())
         self.model: defaultdict[Key, int] = defaultdict(int)
         self.paid: defaultdict[tuple[int, str], int] = defaultdict(int)
+        self.charged: defaultdict[Pair, int] = defaultdict(int)
         self.transactions = 0
         self.setup: list[Op] | None = None  # operations collected by open_the_books
 
@@ -238,6 +239,26 @@ class LedgerMachine(RuleBasedStateMachine):
             {self._hold(order, cur): -amount, ("revenue", "", cur): amount},
         ):
             self.paid[(cid, cur)] += amount
+            self.charged[(order, cur)] += amount
+        paid = self.runner.run(self._read(lambda s: ledger.paid_total(s, cid, cur)))
+        assert paid == self.paid[(cid, cur)]
+
+    @rule(spend=spends)
+    def reverse(self, spend: Spend) -> None:
+        charged = [pair for pair in ORDERS if self.charged[pair] > 0]
+        if not charged:
+            return
+        order, cur = charged[spend.pick % len(charged)]
+        wanted = spend.amount if isinstance(spend.amount, int) else self.charged[(order, cur)]
+        amount = min(wanted, self.charged[(order, cur)])
+        client = ORDER_CLIENT[order]
+        oid, cid = self.world.orders[order], self.world.clients[client]
+        if self._apply(
+            lambda s: ledger.reverse_charge(s, oid, cid, amount, cur),
+            {("revenue", "", cur): -amount, self._client(client, cur): amount},
+        ):
+            self.paid[(cid, cur)] -= amount
+            self.charged[(order, cur)] -= amount
         paid = self.runner.run(self._read(lambda s: ledger.paid_total(s, cid, cur)))
         assert paid == self.paid[(cid, cur)]
 

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import orders
+from core import ledger, orders
 from core.db import utcnow
 from core.events import DomainEvent, LocalPublisher, OrderCreated, OrderTransitioned
 from core.lifecycle import TransitionError
 from core.models import (
+    AccountKind,
     Bid,
     BidStatus,
     DiscountTier,
@@ -314,3 +315,24 @@ async def _race(sessions: async_sessionmaker[AsyncSession]) -> None:
             )
         )
     assert (job.status, job.executor_id, takes) == (OrderStatus.ASSIGNED, winner.id, 1)
+
+
+async def test_cancelling_a_paid_order_returns_the_prepayment_to_the_balance(
+    session: AsyncSession,
+) -> None:
+    order, manager = await _paper_order(session)
+    await orders.quote_order(session, order, manager, 100_000)
+    await orders.accept_quote(session, order, manager)
+    await ledger.top_up(session, order.client_id, 50_000, "RUB", ledger.Source.gateway("fake"))
+    await ledger.hold_prepayment(session, order.id, order.client_id, 50_000, "RUB")
+    await orders.mark_paid(session, order, Actor.system())
+
+    await orders.cancel_order(session, order, manager, "Клиент передумал")
+
+    balance = await ledger.balance(session, AccountKind.CLIENT_BALANCE, order.client_id, "RUB")
+    assert (await ledger.order_money(session, order.id, "RUB")).held == 0
+    assert balance == 50_000
+    event = await session.scalar(
+        select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.action == "cancel")
+    )
+    assert event is not None and event.data["released"] == 50_000
