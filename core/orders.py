@@ -1,122 +1,30 @@
-"""Order services: create an order and move it through its lifecycle.
+"""Order services: create an order and move it through its commercial and work steps.
 
-One function per transition. Each checks the rules (`core.lifecycle.plan`) and that the
-actor is a party to the order, applies the change, writes an `OrderEvent` and records a
-domain event that is published only after the caller's unit of work commits. The order row
-carries a version column, so two racing transitions (two executors taking one job) cannot
-both succeed: the loser's UPDATE matches no row and fails as `ConcurrentChange`."""
+One function per transition; each goes through `core.transitions.transition`, which checks
+the rules and the parties, audits the move and records the domain event published after
+commit. The executor exchange (publish, take, bids, assign) is in `core.exchange`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from core import ledger, pricing
 from core.db import utcnow
-from core.events import OrderCreated, OrderTransitioned, record
-from core.lifecycle import Action, KindProfile, Plan, plan, within_guarantee
-from core.models import (
-    ActorRole,
-    Bid,
-    BidStatus,
-    Counter,
-    DiscountTier,
-    Executor,
-    ExecutorStatus,
-    Order,
-    OrderEvent,
-    OrderKind,
-    OrderStatus,
-    User,
+from core.events import OrderCreated, record
+from core.lifecycle import Action, Plan, within_guarantee
+from core.models import ActorRole, Counter, DiscountTier, Order, OrderKind, OrderStatus
+from core.transitions import (
+    Actor,
+    NotYourOrder,
+    OutsideGuarantee,
+    PriceMissing,
+    audit,
+    transition,
 )
-
-# Reliability points: the automatic part of an executor's rating (seed 000).
-RELIABILITY_TAKE = 1
-RELIABILITY_DECLINE = -2
-
-_NO_EXECUTOR = {"executor_id": None, "executor_price": None}
-
-ACTIVE_JOB_STATUSES = (
-    OrderStatus.ASSIGNED,
-    OrderStatus.IN_PROGRESS,
-    OrderStatus.IN_REVIEW,
-    OrderStatus.REVISION,
-    OrderStatus.REVISION_REQUESTED,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts: a role plus the id that ties them to an order."""
-
-    role: ActorRole
-    user_id: int | None = None
-    client_id: int | None = None
-    executor_id: int | None = None
-
-    @classmethod
-    def staff(cls, user: User) -> Actor:
-        return cls(ActorRole(user.role.value), user_id=user.id)
-
-    @classmethod
-    def client(cls, client_id: int) -> Actor:
-        return cls(ActorRole.CLIENT, client_id=client_id)
-
-    @classmethod
-    def executor(cls, executor_id: int) -> Actor:
-        return cls(ActorRole.EXECUTOR, executor_id=executor_id)
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls(ActorRole.SYSTEM)
-
-
-class OrderRuleError(Exception):
-    """A rule outside the transition table refused the action; `reason` is a stable code."""
-
-    reason = "rule"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-
-class NotYourOrder(OrderRuleError):
-    reason = "not_a_party"
-
-
-class ConcurrentChange(OrderRuleError):
-    reason = "changed_concurrently"
-
-
-class JobAlreadyTaken(ConcurrentChange):
-    reason = "already_taken"
-
-
-class ExecutorNotEligible(OrderRuleError):
-    reason = "executor_not_eligible"
-
-
-class OutsideGuarantee(OrderRuleError):
-    reason = "outside_guarantee"
-
-
-class PriceMissing(OrderRuleError):
-    reason = "price_missing"
-
-
-def profile_of(kind: OrderKind) -> KindProfile:
-    return KindProfile(
-        prepayment=bool(kind.prepayment_percent),
-        exchange=kind.uses_exchange,
-        review=kind.needs_review,
-        steps=tuple(kind.execution_steps),
-        guarantee_days=kind.guarantee_days,
-    )
 
 
 async def next_order_number(session: AsyncSession) -> int:
@@ -161,7 +69,7 @@ async def create_order(
     )
     session.add(order)
     await session.flush()
-    _audit(session, order, actor, "create", None, status, data={"kind": kind.code})
+    audit(session, order, actor, "create", None, status, data={"kind": kind.code})
     record(
         session,
         OrderCreated(
@@ -240,126 +148,6 @@ async def reopen_quote(session: AsyncSession, order: Order, actor: Actor) -> Pla
 
 async def mark_paid(session: AsyncSession, order: Order, actor: Actor) -> Plan:
     return await transition(session, order, actor, Action.MARK_PAID)
-
-
-async def publish_to_exchange(
-    session: AsyncSession, order: Order, actor: Actor, fixed_price: int | None
-) -> Plan:
-    """Offer the job to executors: with a fixed price they can take it, without they bid."""
-    if fixed_price is not None and fixed_price < 0:
-        raise ValueError("a price cannot be negative")
-    return await transition(
-        session,
-        order,
-        actor,
-        Action.PUBLISH,
-        data={"fixed_price": fixed_price},
-        changes={"exchange_price": fixed_price},
-    )
-
-
-async def withdraw_from_exchange(session: AsyncSession, order: Order, actor: Actor) -> Plan:
-    return await transition(session, order, actor, Action.WITHDRAW)
-
-
-async def take_job(session: AsyncSession, order: Order, executor: Executor) -> Plan:
-    """An executor takes a fixed-price job. Exactly one of several racing executors wins;
-    the others get JobAlreadyTaken."""
-    if order.status is not OrderStatus.ON_EXCHANGE:
-        raise JobAlreadyTaken(f"order {order.number} is no longer on the exchange")
-    if order.exchange_price is None:
-        raise PriceMissing("this job is open for bids, not for taking")
-    await _ensure_can_work(session, executor)
-    number = order.number
-    changes = {"executor_id": executor.id, "executor_price": order.exchange_price}
-    try:
-        result = await transition(
-            session, order, Actor.executor(executor.id), Action.TAKE, changes=changes
-        )
-    except ConcurrentChange as lost:
-        raise JobAlreadyTaken(f"order {number} was taken by someone else") from lost
-    executor.reliability += RELIABILITY_TAKE
-    await _close_bids(session, order.id, winner=None)
-    return result
-
-
-async def place_bid(
-    session: AsyncSession,
-    order: Order,
-    executor: Executor,
-    price: int,
-    *,
-    comment: str | None = None,
-    eta: datetime | None = None,
-) -> Bid:
-    """An executor's offer; a new offer replaces the executor's previous one."""
-    if order.status is not OrderStatus.ON_EXCHANGE:
-        raise OrderRuleError(f"order {order.number} is not on the exchange")
-    if price < 0:
-        raise ValueError("a price cannot be negative")
-    await _ensure_can_work(session, executor)
-    await session.execute(
-        update(Bid)
-        .where(Bid.order_id == order.id, Bid.executor_id == executor.id)
-        .where(Bid.status == BidStatus.ACTIVE)
-        .values(status=BidStatus.WITHDRAWN, updated_at=utcnow())
-    )
-    bid = Bid(order_id=order.id, executor_id=executor.id, price=price, comment=comment, eta=eta)
-    session.add(bid)
-    await session.flush()
-    return bid
-
-
-async def assign_executor(
-    session: AsyncSession,
-    order: Order,
-    actor: Actor,
-    executor: Executor,
-    *,
-    price: int | None = None,
-    bid: Bid | None = None,
-) -> Plan:
-    """A manager gives the job to an executor, from a bid or at a price they agreed."""
-    if bid is not None:
-        if bid.order_id != order.id or bid.executor_id != executor.id:
-            raise OrderRuleError("the bid belongs to another order or executor")
-        price = bid.price
-    if executor.status is not ExecutorStatus.ACTIVE:
-        raise ExecutorNotEligible(f"executor {executor.name} is {executor.status}")
-    price = price if price is not None else order.exchange_price
-    result = await transition(
-        session,
-        order,
-        actor,
-        Action.ASSIGN,
-        data={"executor_id": executor.id, "price": price},
-        changes={"executor_id": executor.id, "executor_price": price},
-    )
-    await _close_bids(session, order.id, winner=bid.id if bid else None)
-    return result
-
-
-async def decline_job(session: AsyncSession, order: Order, actor: Actor) -> Plan:
-    """The assigned executor (or driver) turns the job down; it goes back to the manager."""
-    executor = await _assigned_executor(session, order)
-    result = await transition(
-        session,
-        order,
-        actor,
-        Action.DECLINE_JOB,
-        data={"executor_id": executor.id},
-        changes=_NO_EXECUTOR,
-    )
-    executor.reliability += RELIABILITY_DECLINE
-    return result
-
-
-async def release_executor(
-    session: AsyncSession, order: Order, actor: Actor, reason: str = ""
-) -> Plan:
-    """A manager takes the job away from its executor (to give it to someone else)."""
-    data = {"executor_id": order.executor_id, "reason": reason}
-    return await transition(session, order, actor, Action.RELEASE, data=data, changes=_NO_EXECUTOR)
 
 
 async def start_work(session: AsyncSession, order: Order, actor: Actor) -> Plan:
@@ -446,127 +234,3 @@ async def cancel_order(session: AsyncSession, order: Order, actor: Actor, reason
     if held:
         await ledger.release_hold(session, order.id, order.client_id, held, order.currency)
     return result
-
-
-# --- the shared mechanism --------------------------------------------------------------
-
-
-async def transition(
-    session: AsyncSession,
-    order: Order,
-    actor: Actor,
-    action: Action,
-    *,
-    data: dict[str, Any] | None = None,
-    changes: dict[str, Any] | None = None,
-) -> Plan:
-    """Check one move; only if it is allowed set `changes` on the order, move it, audit it,
-    record its event and flush (a lost race with a concurrent transition surfaces here as
-    ConcurrentChange)."""
-    await _ensure_party(session, order, actor, action)
-    step = plan(action, order.status, actor.role, profile_of(order.kind), order.step)
-    number = order.number
-    for name, value in (changes or {}).items():
-        setattr(order, name, value)
-    order.status = step.to_status
-    order.step = step.to_step
-    _audit(
-        session,
-        order,
-        actor,
-        action.value,
-        step.from_status,
-        step.to_status,
-        data=data,
-        from_step=step.from_step,
-        to_step=step.to_step,
-    )
-    try:
-        await session.flush()
-    except StaleDataError as lost:
-        raise ConcurrentChange(f"order {number} was changed by someone else") from lost
-    record(
-        session,
-        OrderTransitioned(
-            order_id=order.id,
-            number=number,
-            action=action.value,
-            actor_role=actor.role.value,
-            from_status=step.from_status.value,
-            to_status=step.to_status.value,
-            from_step=step.from_step,
-            to_step=step.to_step,
-        ),
-    )
-    return step
-
-
-def _audit(
-    session: AsyncSession,
-    order: Order,
-    actor: Actor,
-    action: str,
-    from_status: OrderStatus | None,
-    to_status: OrderStatus,
-    *,
-    data: dict[str, Any] | None = None,
-    from_step: str | None = None,
-    to_step: str | None = None,
-) -> None:
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            action=action,
-            actor_role=actor.role,
-            actor_user_id=actor.user_id,
-            actor_client_id=actor.client_id,
-            actor_executor_id=actor.executor_id,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value,
-            from_step=from_step,
-            to_step=to_step,
-            data=data or {},
-        )
-    )
-
-
-async def _ensure_party(session: AsyncSession, order: Order, actor: Actor, action: Action) -> None:
-    if actor.role is ActorRole.CLIENT and order.client_id != actor.client_id:
-        raise NotYourOrder(f"order {order.number} belongs to another client")
-    if actor.role is ActorRole.EXECUTOR and action is not Action.TAKE:
-        executor = await _assigned_executor(session, order)
-        # A supplier's dispatcher acts for the driver the job was given to.
-        if actor.executor_id not in (executor.id, executor.parent_id):
-            raise NotYourOrder(f"order {order.number} is assigned to someone else")
-
-
-async def _assigned_executor(session: AsyncSession, order: Order) -> Executor:
-    executor = await session.get(Executor, order.executor_id) if order.executor_id else None
-    if executor is None:
-        raise NotYourOrder(f"order {order.number} has no executor")
-    return executor
-
-
-async def _ensure_can_work(session: AsyncSession, executor: Executor) -> None:
-    if executor.status is not ExecutorStatus.ACTIVE:
-        raise ExecutorNotEligible(f"executor {executor.name} is {executor.status}")
-    active_jobs = await session.scalar(
-        select(func.count(Order.id)).where(
-            Order.executor_id == executor.id, Order.status.in_(ACTIVE_JOB_STATUSES)
-        )
-    )
-    if (active_jobs or 0) >= executor.capacity:
-        raise ExecutorNotEligible(f"executor {executor.name} has no free capacity")
-
-
-async def _close_bids(session: AsyncSession, order_id: int, winner: int | None) -> None:
-    now = utcnow()
-    if winner is not None:
-        await session.execute(
-            update(Bid).where(Bid.id == winner).values(status=BidStatus.WON, updated_at=now)
-        )
-    await session.execute(
-        update(Bid)
-        .where(Bid.order_id == order_id, Bid.status == BidStatus.ACTIVE)
-        .values(status=BidStatus.LOST, updated_at=now)
-    )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, orders
+from core import exchange, ledger, orders
 from core.db import utcnow
 from core.i18n import N_, gettext
 from core.ledger import Source
@@ -33,8 +33,8 @@ from core.models import (
     Skill,
     StaffRole,
 )
-from core.orders import Actor
 from core.staff import create_user
+from core.transitions import Actor
 from core.uow import UnitOfWork
 from runtime.bootstrap import Container
 
@@ -273,10 +273,10 @@ async def _next_move(ctx: DemoContext, order: Order, spec: DemoOrder) -> None:
         await orders.mark_paid(session, order, Actor.system())
     elif status is S.PAID and order.kind.uses_exchange:
         fixed = spec.executor_price if spec.kind == "trip" else None
-        await orders.publish_to_exchange(session, order, manager, fixed)
+        await exchange.publish_to_exchange(session, order, manager, fixed)
     elif status in (S.PAID, S.ON_EXCHANGE):
         assert executor is not None
-        await orders.assign_executor(session, order, manager, executor, price=spec.executor_price)
+        await exchange.assign_executor(session, order, manager, executor, price=spec.executor_price)
     elif status in (S.ASSIGNED, S.REVISION):
         move = orders.start_work if status is S.ASSIGNED else orders.resume_work
         await move(session, order, worker)

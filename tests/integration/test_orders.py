@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import ledger, orders
+from core import exchange, ledger, orders, transitions
 from core.db import utcnow
 from core.events import DomainEvent, LocalPublisher, OrderCreated, OrderTransitioned
 from core.lifecycle import TransitionError
@@ -25,7 +25,7 @@ from core.models import (
     OrderEvent,
     OrderStatus,
 )
-from core.orders import Actor
+from core.transitions import Actor
 from core.uow import UnitOfWork
 from runtime.database import create_engine, session_factory
 from tests import builders
@@ -77,8 +77,8 @@ async def test_student_paper_walks_the_whole_lifecycle_with_an_audit_trail(
     assert (order.client_price, order.prepayment_amount) == (500_000, 250_000)
     await orders.accept_quote(session, order, client)
     await orders.mark_paid(session, order, Actor.system())
-    await orders.publish_to_exchange(session, order, manager, fixed_price=300_000)
-    await orders.take_job(session, order, author)
+    await exchange.publish_to_exchange(session, order, manager, fixed_price=300_000)
+    await exchange.take_job(session, order, author)
     me = Actor.executor(author.id)
     await orders.start_work(session, order, me)
     await orders.submit_result(session, order, me)
@@ -138,7 +138,7 @@ async def test_events_are_published_only_after_commit(
 async def test_a_client_cannot_touch_another_clients_order(session: AsyncSession) -> None:
     order, _manager = await _paper_order(session)
     stranger = await builders.client(session, "Чужой")
-    with pytest.raises(orders.NotYourOrder):
+    with pytest.raises(transitions.NotYourOrder):
         await orders.cancel_order(session, order, Actor.client(stranger.id))
     await orders.cancel_order(session, order, Actor.client(order.client_id), "передумал")
     assert order.status is OrderStatus.CANCELLED
@@ -150,7 +150,7 @@ async def _order_on_exchange(session: AsyncSession, price: int | None) -> tuple[
     await orders.quote_order(session, order, manager, 500_000)
     await orders.accept_quote(session, order, manager)
     await orders.mark_paid(session, order, manager)
-    await orders.publish_to_exchange(session, order, manager, fixed_price=price)
+    await exchange.publish_to_exchange(session, order, manager, fixed_price=price)
     return order, manager
 
 
@@ -161,8 +161,8 @@ async def test_only_the_assigned_executor_or_their_dispatcher_may_work_the_job(
     company = await builders.executor(session, "ООО Спецтех", kind=ExecutorKind.COMPANY)
     driver = await builders.executor(session, "Водитель", parent=company)
     other = await builders.executor(session, "Другой")
-    await orders.take_job(session, order, driver)
-    with pytest.raises(orders.NotYourOrder):
+    await exchange.take_job(session, order, driver)
+    with pytest.raises(transitions.NotYourOrder):
         await orders.start_work(session, order, Actor.executor(other.id))
     await orders.start_work(session, order, Actor.executor(company.id))
     assert order.status is OrderStatus.IN_PROGRESS
@@ -172,12 +172,12 @@ async def test_bidding_then_assigning_closes_the_other_bids(session: AsyncSessio
     order, manager = await _order_on_exchange(session, None)
     first = await builders.executor(session, "Первый")
     second = await builders.executor(session, "Второй")
-    with pytest.raises(orders.PriceMissing):
-        await orders.take_job(session, order, first)
-    await orders.place_bid(session, order, first, 250_000, comment="за 3 дня")
-    replaced = await orders.place_bid(session, order, first, 240_000)
-    winner = await orders.place_bid(session, order, second, 260_000)
-    await orders.assign_executor(session, order, manager, second, bid=winner)
+    with pytest.raises(transitions.PriceMissing):
+        await exchange.take_job(session, order, first)
+    await exchange.place_bid(session, order, first, 250_000, comment="за 3 дня")
+    replaced = await exchange.place_bid(session, order, first, 240_000)
+    winner = await exchange.place_bid(session, order, second, 260_000)
+    await exchange.assign_executor(session, order, manager, second, bid=winner)
 
     statuses = dict(
         (await session.execute(select(Bid.price, Bid.status).where(Bid.order_id == order.id))).all()
@@ -195,9 +195,9 @@ async def test_a_late_taker_is_told_the_job_is_gone(session: AsyncSession) -> No
     order, _ = await _order_on_exchange(session, 100_000)
     first = await builders.executor(session)
     late = await builders.executor(session)
-    await orders.take_job(session, order, first)
-    with pytest.raises(orders.JobAlreadyTaken):
-        await orders.take_job(session, order, late)
+    await exchange.take_job(session, order, first)
+    with pytest.raises(transitions.JobAlreadyTaken):
+        await exchange.take_job(session, order, late)
     assert order.executor_id == first.id
 
 
@@ -205,32 +205,32 @@ async def test_an_executor_without_free_capacity_cannot_take(session: AsyncSessi
     busy = await builders.executor(session, capacity=1)
     first, _ = await _order_on_exchange(session, 100_000)
     second, _ = await _order_on_exchange(session, 100_000)
-    await orders.take_job(session, first, busy)
-    with pytest.raises(orders.ExecutorNotEligible):
-        await orders.take_job(session, second, busy)
+    await exchange.take_job(session, first, busy)
+    with pytest.raises(transitions.ExecutorNotEligible):
+        await exchange.take_job(session, second, busy)
     assert second.status is OrderStatus.ON_EXCHANGE
 
 
 async def test_declining_a_job_returns_it_and_costs_reliability(session: AsyncSession) -> None:
     order, _manager = await _order_on_exchange(session, 100_000)
     driver = await builders.executor(session)
-    await orders.take_job(session, order, driver)
-    await orders.decline_job(session, order, Actor.executor(driver.id))
+    await exchange.take_job(session, order, driver)
+    await exchange.decline_job(session, order, Actor.executor(driver.id))
     assert (order.status, order.executor_id) == (OrderStatus.PAID, None)
-    assert driver.reliability == orders.RELIABILITY_TAKE + orders.RELIABILITY_DECLINE
+    assert driver.reliability == exchange.RELIABILITY_TAKE + exchange.RELIABILITY_DECLINE
 
 
 async def test_free_revision_only_within_the_guarantee(session: AsyncSession) -> None:
     order, manager = await _order_on_exchange(session, 100_000)
     author = await builders.executor(session)
-    await orders.assign_executor(session, order, manager, author, price=90_000)
+    await exchange.assign_executor(session, order, manager, author, price=90_000)
     for step in (orders.start_work, orders.submit_result):
         await step(session, order, manager)
     await orders.approve_result(session, order, manager)
     await orders.deliver_order(session, order, manager)
     client = Actor.client(order.client_id)
     late = utcnow() + timedelta(days=order.kind.guarantee_days + 1)
-    with pytest.raises(orders.OutsideGuarantee):
+    with pytest.raises(transitions.OutsideGuarantee):
         await orders.request_revision(session, order, client, now=late)
     await orders.request_revision(session, order, manager, "платная доработка", now=late)
     assert order.status is OrderStatus.REVISION_REQUESTED
@@ -247,7 +247,7 @@ async def test_trip_moves_through_its_execution_steps(session: AsyncSession) -> 
     await orders.quote_order(session, order, manager, 1_500_000)
     await orders.accept_quote(session, order, Actor.client(client.id))
     assert order.status is OrderStatus.PAID  # no prepayment: accepting confirms
-    await orders.assign_executor(session, order, manager, driver, price=1_200_000)
+    await exchange.assign_executor(session, order, manager, driver, price=1_200_000)
     me = Actor.executor(driver.id)
     await orders.start_work(session, order, me)
     steps = [order.step]
@@ -294,9 +294,9 @@ async def _race(sessions: async_sessionmaker[AsyncSession]) -> None:
             assert executor is not None
             await loaded.wait()  # everyone holds the same stale "on_exchange" copy
             try:
-                await orders.take_job(session, job, executor)
+                await exchange.take_job(session, job, executor)
                 await session.commit()
-            except orders.JobAlreadyTaken:
+            except transitions.JobAlreadyTaken:
                 await session.rollback()
                 return False
             return True

@@ -1,0 +1,182 @@
+"""The executor exchange: publishing a job, taking it at a fixed price (exactly one of
+racing executors wins), bids, assigning, and an executor declining or being released."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import utcnow
+from core.lifecycle import Action, Plan
+from core.models import Bid, BidStatus, Executor, ExecutorStatus, Order, OrderStatus
+from core.transitions import (
+    Actor,
+    ConcurrentChange,
+    ExecutorNotEligible,
+    JobAlreadyTaken,
+    OrderRuleError,
+    PriceMissing,
+    assigned_executor,
+    transition,
+)
+
+# Reliability points: the automatic part of an executor's rating (seed 000).
+RELIABILITY_TAKE = 1
+RELIABILITY_DECLINE = -2
+
+_NO_EXECUTOR = {"executor_id": None, "executor_price": None}
+
+ACTIVE_JOB_STATUSES = (
+    OrderStatus.ASSIGNED,
+    OrderStatus.IN_PROGRESS,
+    OrderStatus.IN_REVIEW,
+    OrderStatus.REVISION,
+    OrderStatus.REVISION_REQUESTED,
+)
+
+
+async def publish_to_exchange(
+    session: AsyncSession, order: Order, actor: Actor, fixed_price: int | None
+) -> Plan:
+    """Offer the job to executors: with a fixed price they can take it, without they bid."""
+    if fixed_price is not None and fixed_price < 0:
+        raise ValueError("a price cannot be negative")
+    return await transition(
+        session,
+        order,
+        actor,
+        Action.PUBLISH,
+        data={"fixed_price": fixed_price},
+        changes={"exchange_price": fixed_price},
+    )
+
+
+async def withdraw_from_exchange(session: AsyncSession, order: Order, actor: Actor) -> Plan:
+    return await transition(session, order, actor, Action.WITHDRAW)
+
+
+async def take_job(session: AsyncSession, order: Order, executor: Executor) -> Plan:
+    """An executor takes a fixed-price job. Exactly one of several racing executors wins;
+    the others get JobAlreadyTaken."""
+    if order.status is not OrderStatus.ON_EXCHANGE:
+        raise JobAlreadyTaken(f"order {order.number} is no longer on the exchange")
+    if order.exchange_price is None:
+        raise PriceMissing("this job is open for bids, not for taking")
+    await _ensure_can_work(session, executor)
+    number = order.number
+    changes = {"executor_id": executor.id, "executor_price": order.exchange_price}
+    try:
+        result = await transition(
+            session, order, Actor.executor(executor.id), Action.TAKE, changes=changes
+        )
+    except ConcurrentChange as lost:
+        raise JobAlreadyTaken(f"order {number} was taken by someone else") from lost
+    executor.reliability += RELIABILITY_TAKE
+    await _close_bids(session, order.id, winner=None)
+    return result
+
+
+async def place_bid(
+    session: AsyncSession,
+    order: Order,
+    executor: Executor,
+    price: int,
+    *,
+    comment: str | None = None,
+    eta: datetime | None = None,
+) -> Bid:
+    """An executor's offer; a new offer replaces the executor's previous one."""
+    if order.status is not OrderStatus.ON_EXCHANGE:
+        raise OrderRuleError(f"order {order.number} is not on the exchange")
+    if price < 0:
+        raise ValueError("a price cannot be negative")
+    await _ensure_can_work(session, executor)
+    await session.execute(
+        update(Bid)
+        .where(Bid.order_id == order.id, Bid.executor_id == executor.id)
+        .where(Bid.status == BidStatus.ACTIVE)
+        .values(status=BidStatus.WITHDRAWN, updated_at=utcnow())
+    )
+    bid = Bid(order_id=order.id, executor_id=executor.id, price=price, comment=comment, eta=eta)
+    session.add(bid)
+    await session.flush()
+    return bid
+
+
+async def assign_executor(
+    session: AsyncSession,
+    order: Order,
+    actor: Actor,
+    executor: Executor,
+    *,
+    price: int | None = None,
+    bid: Bid | None = None,
+) -> Plan:
+    """A manager gives the job to an executor, from a bid or at a price they agreed."""
+    if bid is not None:
+        if bid.order_id != order.id or bid.executor_id != executor.id:
+            raise OrderRuleError("the bid belongs to another order or executor")
+        price = bid.price
+    if executor.status is not ExecutorStatus.ACTIVE:
+        raise ExecutorNotEligible(f"executor {executor.name} is {executor.status}")
+    price = price if price is not None else order.exchange_price
+    result = await transition(
+        session,
+        order,
+        actor,
+        Action.ASSIGN,
+        data={"executor_id": executor.id, "price": price},
+        changes={"executor_id": executor.id, "executor_price": price},
+    )
+    await _close_bids(session, order.id, winner=bid.id if bid else None)
+    return result
+
+
+async def decline_job(session: AsyncSession, order: Order, actor: Actor) -> Plan:
+    """The assigned executor (or driver) turns the job down; it goes back to the manager."""
+    executor = await assigned_executor(session, order)
+    result = await transition(
+        session,
+        order,
+        actor,
+        Action.DECLINE_JOB,
+        data={"executor_id": executor.id},
+        changes=_NO_EXECUTOR,
+    )
+    executor.reliability += RELIABILITY_DECLINE
+    return result
+
+
+async def release_executor(
+    session: AsyncSession, order: Order, actor: Actor, reason: str = ""
+) -> Plan:
+    """A manager takes the job away from its executor (to give it to someone else)."""
+    data = {"executor_id": order.executor_id, "reason": reason}
+    return await transition(session, order, actor, Action.RELEASE, data=data, changes=_NO_EXECUTOR)
+
+
+async def _ensure_can_work(session: AsyncSession, executor: Executor) -> None:
+    if executor.status is not ExecutorStatus.ACTIVE:
+        raise ExecutorNotEligible(f"executor {executor.name} is {executor.status}")
+    active_jobs = await session.scalar(
+        select(func.count(Order.id)).where(
+            Order.executor_id == executor.id, Order.status.in_(ACTIVE_JOB_STATUSES)
+        )
+    )
+    if (active_jobs or 0) >= executor.capacity:
+        raise ExecutorNotEligible(f"executor {executor.name} has no free capacity")
+
+
+async def _close_bids(session: AsyncSession, order_id: int, winner: int | None) -> None:
+    now = utcnow()
+    if winner is not None:
+        await session.execute(
+            update(Bid).where(Bid.id == winner).values(status=BidStatus.WON, updated_at=now)
+        )
+    await session.execute(
+        update(Bid)
+        .where(Bid.order_id == order_id, Bid.status == BidStatus.ACTIVE)
+        .values(status=BidStatus.LOST, updated_at=now)
+    )
