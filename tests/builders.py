@@ -7,15 +7,18 @@ import itertools
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import exchange, orders
 from core.models import (
     Client,
     Executor,
     ExecutorKind,
     ExecutorStatus,
+    Order,
     OrderKind,
     StaffRole,
     User,
 )
+from core.transitions import Actor
 
 _staff_numbers = itertools.count(1)
 
@@ -60,3 +63,24 @@ async def staff(
     session.add(row)
     await session.flush()
     return row
+
+
+async def paper_order(session: AsyncSession) -> tuple[Order, Actor]:
+    """A student paper just ordered by a new client, and a manager to act on it."""
+    manager = Actor.staff(await staff(session))
+    buyer = await client(session)
+    paper = await kind(session, "student_paper")
+    order = await orders.create_order(
+        session, kind=paper, client_id=buyer.id, actor=Actor.client(buyer.id)
+    )
+    return order, manager
+
+
+async def order_on_exchange(session: AsyncSession, price: int | None) -> tuple[Order, Actor]:
+    """A paid student paper published on the exchange (fixed price, or open for bids)."""
+    order, manager = await paper_order(session)
+    await orders.quote_order(session, order, manager, 500_000)
+    await orders.accept_quote(session, order, manager)
+    await orders.mark_paid(session, order, manager)
+    await exchange.publish_to_exchange(session, order, manager, fixed_price=price)
+    return order, manager

@@ -130,6 +130,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("PULT_CI_NO_SKIPS") == "1" and _skipped_service_tests:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_line(
                 f"FAIL: {len(_skipped_service_tests)} PostgreSQL/Redis tests were skipped "
                 f"(first: {_skipped_service_tests[0]})",
