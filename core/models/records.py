@@ -23,12 +23,13 @@ class FilePurpose(enum.StrEnum):
 
 
 class StoredFile(Base):
-    """Metadata of a file kept in the file store; the bytes live under `storage_key`."""
+    """One upload: its name, purpose and owner. The bytes live in the file store under
+    `storage_key`; identical content is stored once, so several rows may share a key."""
 
     __tablename__ = "files"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    storage_key: Mapped[str] = mapped_column(String(255), index=True)
     original_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(127))
     size: Mapped[int] = mapped_column(BigInteger)

@@ -500,12 +500,12 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_files")),
-        sa.UniqueConstraint("storage_key", name=op.f("uq_files_storage_key")),
     )
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_files_order_id"), ["order_id"], unique=False)
         batch_op.create_index("ix_files_order_id_purpose", ["order_id", "purpose"], unique=False)
         batch_op.create_index(batch_op.f("ix_files_sha256"), ["sha256"], unique=False)
+        batch_op.create_index(batch_op.f("ix_files_storage_key"), ["storage_key"], unique=False)
 
     op.create_table(
         "order_events",
@@ -761,6 +761,7 @@ def downgrade() -> None:
 
     op.drop_table("order_events")
     with op.batch_alter_table("files", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_files_storage_key"))
         batch_op.drop_index(batch_op.f("ix_files_sha256"))
         batch_op.drop_index("ix_files_order_id_purpose")
         batch_op.drop_index(batch_op.f("ix_files_order_id"))
