@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import core.models  # noqa: F401
 from core.db import Base
+from runtime.database import create_engine
+from runtime.migrate import downgrade, upgrade
 
 
 def _diff(connection: sa.Connection) -> list[Any]:
@@ -36,3 +38,19 @@ async def test_first_migration_seeds_builtin_kinds_and_counter(engine: AsyncEngi
         ).scalar_one()
     assert [row.code for row in codes] == ["student_paper", "print_job", "trip"]
     assert counter == 1000
+
+
+async def test_downgrade_to_base_and_back_leaves_a_working_schema(database_url: str) -> None:
+    await downgrade(database_url, "base")
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            left = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+        assert set(left) <= {"alembic_version"}
+        await upgrade(database_url)
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(_diff)
+            kinds = await conn.scalar(sa.text("SELECT count(*) FROM order_kinds"))
+    finally:
+        await engine.dispose()
+    assert (diff, kinds) == ([], 3)
