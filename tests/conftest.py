@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.db import Base
 from runtime.database import create_engine, session_factory
 from runtime.migrate import upgrade
+from runtime.schema import metadata
 from runtime.seed import seed_defaults
 
 PG_ENV = "PULT_TEST_DATABASE_URL"
@@ -76,7 +76,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 async def _reset_postgres(url: str) -> None:
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:

@@ -9,17 +9,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import core.models  # noqa: F401
-from core.db import Base
 from runtime.database import create_engine
 from runtime.migrate import downgrade, upgrade
+from runtime.schema import metadata
 
 
 def _diff(connection: sa.Connection) -> list[Any]:
     context = MigrationContext.configure(
         connection, opts={"compare_type": True, "compare_server_default": True}
     )
-    return list(compare_metadata(context, Base.metadata))
+    return list(compare_metadata(context, metadata))
 
 
 async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:

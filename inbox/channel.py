@@ -1,0 +1,194 @@
+"""The channel port: what every adapter (Telegram, Viber, VK, e-mail, site chat) turns its
+traffic into (`Incoming`), what it is asked to send (`Outgoing`), what it answers
+(`DeliveryReceipt`), and the classified errors the outbox dispatcher acts on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+
+class Capability(StrEnum):
+    """What a channel can render; flows degrade gracefully where one is missing."""
+
+    BUTTONS = "buttons"  # inline callback buttons
+    URL_BUTTONS = "url_buttons"
+    REQUEST_CONTACT = "request_contact"
+    REQUEST_LOCATION = "request_location"
+    FILES = "files"
+    HTML = "html"
+    EDIT = "edit"  # retire stale buttons by editing a sent message
+    READ_RECEIPTS = "read_receipts"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A file the sender attached; adapters fetch the bytes lazily through `ref`."""
+
+    ref: str  # channel-specific handle (Telegram file_id, IMAP part id, upload token)
+    name: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    phone: str
+    first_name: str | None = None
+    last_name: str | None = None
+    # True when the channel vouches that the phone is the sender's own (Telegram contact
+    # button with user_id == sender).
+    own: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    live: bool = False
+    accuracy_m: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One inbound event, channel-agnostic. `message_id` is the channel's id of this event
+    and, with `channel`, the de-duplication key of the inbound log."""
+
+    channel: str
+    sender_id: str
+    message_id: str
+    chat_id: str | None = None
+    text: str | None = None
+    button: str | None = None  # callback payload of a pressed button
+    files: tuple[IncomingFile, ...] = ()
+    contact: SharedContact | None = None
+    location: Location | None = None
+    reply_to: str | None = None  # the channel's id of the message this one answers
+    sender_name: str | None = None
+    sender_locale: str | None = None
+    edited: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+class ButtonKind(StrEnum):
+    CALLBACK = "callback"
+    URL = "url"
+    REQUEST_CONTACT = "request_contact"
+    REQUEST_LOCATION = "request_location"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    kind: ButtonKind = ButtonKind.CALLBACK
+    payload: str | None = None  # callback data or URL
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "kind": self.kind.value, "payload": self.payload}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Button:
+        return cls(data["label"], ButtonKind(data["kind"]), data.get("payload"))
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    storage_key: str
+    name: str
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to send to one identity on one channel."""
+
+    channel: str
+    chat_id: str  # where to send: Telegram chat id, e-mail address, VK peer id, ...
+    text: str = ""
+    html: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()  # rows of buttons
+    files: tuple[OutgoingFile, ...] = ()
+    reply_to: str | None = None  # the channel's id of the message this one answers
+    order_id: int | None = None
+    conversation_id: int | None = None
+    # E-mail threading and similar per-channel extras (subject, References, ...).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    external_id: str  # the channel's id of the sent message
+
+
+class DeliveryError(Exception):
+    """Base of the classified errors a channel raises from `send`."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class RetryableError(DeliveryError):
+    """Try again later (network trouble, 5xx, 429). `retry_after` in seconds, if the
+    channel said how long to wait (Telegram's retry_after)."""
+
+    def __init__(self, reason: str, detail: str = "", retry_after: float | None = None) -> None:
+        super().__init__(reason, detail)
+        self.retry_after = retry_after
+
+
+class PermanentError(DeliveryError):
+    """Sending again will not help: the recipient blocked the bot, the address is bad.
+    The identity is marked unreachable and the manager is told."""
+
+
+# Reasons adapters use, so the panel can translate them.
+BLOCKED_BY_USER = "blocked_by_user"
+BAD_ADDRESS = "bad_address"
+MESSAGE_TOO_LONG = "message_too_long"
+FILE_TOO_LARGE = "file_too_large"
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """An adapter's outbound half."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+
+    async def send(self, message: Outgoing) -> DeliveryReceipt: ...
+
+
+class ChannelRegistry:
+    """Channels by name, filled in runtime/bootstrap.py: adding a channel is one line there."""
+
+    def __init__(self, channels: Iterable[Channel] = ()) -> None:
+        self._channels: dict[str, Channel] = {}
+        for channel in channels:
+            self.add(channel)
+
+    def add(self, channel: Channel) -> None:
+        if channel.name in self._channels:
+            raise ValueError(f"channel {channel.name!r} is registered twice")
+        self._channels[channel.name] = channel
+
+    def get(self, name: str) -> Channel:
+        try:
+            return self._channels[name]
+        except KeyError:
+            raise LookupError(f"no channel named {name!r} is configured") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._channels
+
+    def __iter__(self) -> Iterator[Channel]:
+        return iter(self._channels.values())
+
+    def names(self) -> list[str]:
+        return sorted(self._channels)
