@@ -1,0 +1,93 @@
+"""Who is writing: find the channel identity of an inbound sender, or create it; an unknown
+sender becomes a lead client; identities with the same verified phone or e-mail on two
+channels are one client."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import utcnow
+from core.i18n import N_, gettext
+from core.models import ChannelIdentity, Client
+from inbox.channel import Incoming
+
+UNKNOWN_NAME = N_("Unknown sender")
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits with a leading +; a Russian 8XXXXXXXXXX becomes +7XXXXXXXXXX."""
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) == 11 and digits.startswith("8"):
+        digits = "7" + digits[1:]
+    return "+" + digits if digits else ""
+
+
+async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity:
+    """The sender's identity, created on first contact (with a lead client behind it)."""
+    identity = await session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == incoming.channel,
+            ChannelIdentity.external_id == incoming.sender_id,
+        )
+    )
+    if identity is None:
+        identity = ChannelIdentity(
+            channel=incoming.channel,
+            external_id=incoming.sender_id,
+            chat_id=incoming.chat_id or incoming.sender_id,
+            display_name=incoming.sender_name,
+            locale=incoming.sender_locale,
+        )
+        session.add(identity)
+    identity.last_seen_at = utcnow()
+    if incoming.chat_id:
+        identity.chat_id = incoming.chat_id
+    if incoming.contact is not None and incoming.contact.own:
+        identity.phone = normalize_phone(incoming.contact.phone)
+        identity.phone_verified = True
+    if identity.client_id is None and identity.executor_id is None and identity.user_id is None:
+        identity.client_id = (await _client_for(session, identity)).id
+    elif identity.client_id is not None and identity.phone_verified:
+        await _merge_into_known_client(session, identity)
+    await session.flush()
+    return identity
+
+
+async def _client_for(session: AsyncSession, identity: ChannelIdentity) -> Client:
+    known = await _client_by_verified_contact(session, identity)
+    if known is not None:
+        return known
+    name = identity.display_name or gettext(UNKNOWN_NAME, identity.locale)
+    client = Client(name=name, phone=identity.phone, email=identity.email, locale=identity.locale)
+    session.add(client)
+    await session.flush()
+    return client
+
+
+async def _client_by_verified_contact(
+    session: AsyncSession, identity: ChannelIdentity
+) -> Client | None:
+    checks = []
+    if identity.phone and identity.phone_verified:
+        checks.append((ChannelIdentity.phone == identity.phone) & ChannelIdentity.phone_verified)
+    if identity.email and identity.email_verified:
+        checks.append((ChannelIdentity.email == identity.email) & ChannelIdentity.email_verified)
+    if not checks:
+        return None
+    query = select(ChannelIdentity).where(or_(*checks), ChannelIdentity.client_id.is_not(None))
+    if identity.id is not None:
+        query = query.where(ChannelIdentity.id != identity.id)
+    other = await session.scalar(query.order_by(ChannelIdentity.id).limit(1))
+    return await session.get(Client, other.client_id) if other and other.client_id else None
+
+
+async def _merge_into_known_client(session: AsyncSession, identity: ChannelIdentity) -> None:
+    """A sender who just proved a phone that another channel's identity already proved is
+    the same person: point this identity at that client. The lead client created for it on
+    first contact stays (its lead conversation remains readable)."""
+    known = await _client_by_verified_contact(session, identity)
+    if known is not None and known.id != identity.client_id:
+        identity.client_id = known.id
