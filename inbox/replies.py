@@ -1,0 +1,81 @@
+"""The manager's side: answer in a conversation. Notes stay inside; everything else becomes
+a message plus an outbox item for the counterpart's preferred reachable identity (or the
+channel the manager picked), written in one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models import ChannelIdentity, StoredFile
+from inbox.channel import Outgoing, OutgoingFile
+from inbox.conversations import add_message
+from inbox.models import Conversation, ConversationKind, DeliveryStatus, Direction, Message
+from inbox.outbox import enqueue
+
+CLIENT_SIDE = (ConversationKind.CLIENT, ConversationKind.LEAD)
+EXECUTOR_SIDE = (ConversationKind.EXECUTOR, ConversationKind.APPLICATION)
+
+
+class NoRoute(Exception):
+    """The counterpart has no reachable identity (on the chosen channel)."""
+
+    reason = "no_reachable_identity"
+
+
+async def reply(
+    session: AsyncSession,
+    conversation: Conversation,
+    text: str,
+    *,
+    author_user_id: int,
+    files: list[StoredFile] | None = None,
+    channel: str | None = None,
+) -> Message:
+    if conversation.kind is ConversationKind.NOTES:
+        return await add_message(
+            session, conversation, Direction.NOTE, text, author_user_id=author_user_id,
+            files=files,
+        )  # fmt: skip
+    identity = await route(session, conversation, channel)
+    message = await add_message(
+        session, conversation, Direction.OUT, text, channel=identity.channel,
+        identity_id=identity.id, author_user_id=author_user_id, files=files,
+    )  # fmt: skip
+    message.delivery_status = DeliveryStatus.QUEUED
+    outgoing = Outgoing(
+        channel=identity.channel,
+        chat_id=identity.chat_id or identity.external_id,
+        text=text,
+        files=tuple(
+            OutgoingFile(f.storage_key, f.original_name, f.content_type) for f in files or []
+        ),
+        order_id=conversation.order_id,
+        conversation_id=conversation.id,
+    )
+    await enqueue(session, identity, outgoing, message_id=message.id)
+    return message
+
+
+async def route(
+    session: AsyncSession, conversation: Conversation, channel: str | None = None
+) -> ChannelIdentity:
+    """The counterpart's identity to write to: the named channel, else the one they used
+    last; unreachable identities (blocked the bot, bounced) are skipped."""
+    if conversation.kind in CLIENT_SIDE and conversation.client_id is not None:
+        owner = ChannelIdentity.client_id == conversation.client_id
+    elif conversation.kind in EXECUTOR_SIDE and conversation.executor_id is not None:
+        owner = ChannelIdentity.executor_id == conversation.executor_id
+    else:
+        raise NoRoute(f"conversation {conversation.id} has no counterpart")
+    query = select(ChannelIdentity).where(owner, ChannelIdentity.reachable.is_(True))
+    if channel is not None:
+        query = query.where(ChannelIdentity.channel == channel)
+    identity = await session.scalar(
+        query.order_by(
+            ChannelIdentity.last_seen_at.desc().nulls_last(), ChannelIdentity.id.desc()
+        ).limit(1)
+    )
+    if identity is None:
+        raise NoRoute(f"no reachable identity for conversation {conversation.id}")
+    return identity
