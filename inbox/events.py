@@ -21,3 +21,10 @@ class OutboxQueued(DomainEvent):
 
     outbox_id: int
     channel: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryChanged(DomainEvent):
+    outbox_id: int
+    message_id: int | None
+    status: str

@@ -1,0 +1,224 @@
+"""The outbox dispatcher against the loopback channel: delivery and thread references,
+retries with backoff honouring retry_after, permanent failures, the attempt limit,
+per-chat order under retries, waking on new items and sharing the queue between workers."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.db import utcnow
+from core.events import LocalPublisher
+from core.models import ChannelIdentity
+from inbox.channel import BLOCKED_BY_USER, ChannelRegistry, PermanentError, RetryableError
+from inbox.conversations import order_thread
+from inbox.dispatcher import Dispatcher, RetryPolicy, retry_failed
+from inbox.models import (
+    ConversationKind,
+    DeliveryStatus,
+    Direction,
+    Message,
+    OutboxItem,
+    OutboxStatus,
+    ThreadRef,
+)
+from inbox.replies import reply
+from runtime.database import create_engine, session_factory
+from tests import builders
+from tests.fakes.loopback import LoopbackChannel
+
+
+class Clock:
+    """The dispatcher's clock, a minute ahead so items queued during the test are due."""
+
+    def __init__(self) -> None:
+        self.moment = utcnow() + timedelta(minutes=1)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def channel() -> LoopbackChannel:
+    return LoopbackChannel()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def dispatcher(sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel,
+               clock: Clock, **kw: object) -> Dispatcher:  # fmt: skip
+    return Dispatcher(
+        sessions, LocalPublisher(), ChannelRegistry([channel]), now=clock,
+        rng=random.Random(7), **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+async def _replies(
+    sessions: async_sessionmaker[AsyncSession], *texts: str, chat: str = "c1"
+) -> int:
+    """A client thread with a loopback identity and `texts` queued as replies."""
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        identity = ChannelIdentity(channel="loopback", external_id=chat, chat_id=chat,
+                                   client_id=order.client_id)  # fmt: skip
+        session.add(identity)
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        for text in texts:
+            await reply(session, thread, text, author_user_id=1)
+        await session.commit()
+        return thread.id
+
+
+async def _items(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxItem]:
+    async with sessions() as session:
+        return list(await session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+
+
+async def test_delivery_records_the_external_id_and_a_thread_reference(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    thread_id = await _replies(sessions, "Ваш заказ готов")
+    assert await dispatcher(sessions, channel, clock).run_once() == 1
+    assert [m.text for m in channel.sent] == ["Ваш заказ готов"]
+    async with sessions() as session:
+        message = await session.scalar(select(Message).where(Message.direction == Direction.OUT))
+        ref = await session.scalar(select(ThreadRef))
+    (item,) = await _items(sessions)
+    assert (item.status, item.external_id) == (OutboxStatus.SENT, "loopback-1")
+    assert message is not None and message.delivery_status is DeliveryStatus.SENT
+    assert ref is not None and (ref.external_id, ref.conversation_id) == ("loopback-1", thread_id)
+
+
+async def test_a_retryable_failure_waits_for_retry_after_then_delivers(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    await _replies(sessions, "Напоминание")
+    channel.fail_next(RetryableError("too_many_requests", retry_after=30))
+    worker = dispatcher(sessions, channel, clock)
+    await worker.run_once()
+    (item,) = await _items(sessions)
+    wait = (item.next_attempt_at - clock()).total_seconds()
+    assert (item.status, item.attempts) == (OutboxStatus.PENDING, 1)
+    assert 30 <= wait < 31
+    clock.advance(29)
+    assert await worker.run_once() == 0
+    clock.advance(2)
+    assert await worker.run_once() == 1
+    assert [m.text for m in channel.sent] == ["Напоминание"]
+
+
+def test_backoff_grows_exponentially_within_the_jitter_and_the_cap() -> None:
+    policy = RetryPolicy(base_seconds=2, factor=2, max_delay_seconds=60, jitter=0.2)
+    rng = random.Random(1)
+    for attempt, nominal in [(1, 2), (2, 4), (3, 8), (4, 16), (6, 60), (10, 60)]:
+        delay = policy.delay(attempt, None, rng)
+        assert nominal * 0.8 <= delay <= nominal * 1.2
+    assert policy.delay(1, 100.0, rng) == 100.0
+
+
+async def test_a_permanent_failure_marks_the_identity_unreachable_and_tells_the_manager(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    await _replies(sessions, "Оплатите, пожалуйста")
+    channel.fail_next(PermanentError(BLOCKED_BY_USER, "Forbidden: bot was blocked by the user"))
+    await dispatcher(sessions, channel, clock).run_once()
+    async with sessions() as session:
+        identity = await session.scalar(select(ChannelIdentity))
+        notes = list(
+            await session.scalars(select(Message.text).where(Message.direction == Direction.SYSTEM))
+        )
+        failed = await session.scalar(select(Message).where(Message.direction == Direction.OUT))
+    (item,) = await _items(sessions)
+    assert (item.status, item.last_error) == (OutboxStatus.FAILED, BLOCKED_BY_USER)
+    assert identity is not None and not identity.reachable
+    assert notes == ["Сообщение не доставлено: blocked_by_user"]
+    assert failed is not None and failed.delivery_status is DeliveryStatus.FAILED
+
+    async with sessions() as session:
+        await retry_failed(session, item.id)
+        await session.commit()
+    await dispatcher(sessions, channel, clock).run_once()
+    assert [m.text for m in channel.sent] == ["Оплатите, пожалуйста"]
+
+
+async def test_after_the_attempt_limit_the_item_fails_with_its_reason(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    await _replies(sessions, "Привет")
+    channel.fail_next(*[RetryableError("timeout") for _ in range(3)])
+    worker = dispatcher(sessions, channel, clock, policy=RetryPolicy(max_attempts=3))
+    for _ in range(3):
+        await worker.run_once()
+        clock.advance(3600)
+    (item,) = await _items(sessions)
+    assert (item.status, item.attempts, item.last_error) == (OutboxStatus.FAILED, 2, "timeout")
+    assert len(channel.attempts) == 3 and channel.sent == []
+
+
+async def test_a_later_message_never_overtakes_an_earlier_one_in_the_same_chat(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    await _replies(sessions, "первое", "второе", "третье")
+    await _replies(sessions, "другой чат", chat="c2")
+    channel.fail_next(RetryableError("network"))
+    worker = dispatcher(sessions, channel, clock)
+    await worker.run_once()  # "первое" fails, "другой чат" goes; the rest of c1 must wait
+    assert [m.text for m in channel.sent] == ["другой чат"]
+    await worker.run_once()
+    assert [m.text for m in channel.sent] == ["другой чат"]
+    clock.advance(60)
+    while await worker.run_once():
+        pass
+    assert [m.text for m in channel.sent if m.chat_id == "c1"] == ["первое", "второе", "третье"]
+
+
+async def test_the_dispatcher_wakes_on_new_items_without_waiting_for_the_poll(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel
+) -> None:
+    worker = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([channel]))
+    stop, wake = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(worker.run(stop, wake, poll_seconds=3600))
+    await asyncio.sleep(0.2)
+    await _replies(sessions, "сразу")
+    wake.set()
+    async with asyncio.timeout(5):
+        while not channel.sent:  # noqa: ASYNC110  (polling the fake is the point here)
+            await asyncio.sleep(0.02)
+    stop.set()
+    await running
+    assert [m.text for m in channel.sent] == ["сразу"]
+
+
+async def test_two_workers_share_the_queue_and_send_each_item_once(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=10)
+    try:
+        sessions = session_factory(engine)
+        for chat in range(20):
+            await _replies(sessions, f"сообщение {chat}", chat=f"chat-{chat}")
+        channel = LoopbackChannel()
+        channel.delay = 0.01
+        workers = [
+            Dispatcher(sessions, LocalPublisher(), ChannelRegistry([channel]), batch_size=5)
+            for _ in range(2)
+        ]
+
+        async def drain(worker: Dispatcher) -> None:
+            while await worker.run_once():
+                pass
+
+        await asyncio.gather(*(drain(worker) for worker in workers))
+        sent = sorted(m.text for m in channel.sent)
+    finally:
+        await engine.dispose()
+    assert sent == sorted(f"сообщение {chat}" for chat in range(20))
