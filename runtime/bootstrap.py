@@ -3,6 +3,7 @@ or none, the event publisher) from the settings. Tests build the app the same wa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,8 +14,10 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.events import LocalPublisher
+from core.events import DomainEvent, LocalPublisher
 from core.uow import UnitOfWork
+from inbox.channel import ChannelRegistry
+from inbox.events import OutboxQueued
 from runtime.database import create_engine, session_factory
 from runtime.settings import Settings
 from runtime.worker import read_heartbeat
@@ -41,6 +44,9 @@ class Container:
     sessions: async_sessionmaker[AsyncSession]
     publisher: LocalPublisher
     redis: aioredis.Redis | None
+    channels: ChannelRegistry = field(default_factory=ChannelRegistry)
+    # Set when something was queued in this process; the dispatcher sleeps until then.
+    outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     version: str = field(default_factory=pult_version)
 
@@ -71,9 +77,15 @@ async def bootstrap(settings: Settings) -> Container:
         publisher=LocalPublisher(),
         redis=redis,
     )
+    container.publisher.subscribe(lambda event: _wake_dispatcher(container, event))
     container.health_checks["database"] = lambda: _check_database(engine)
     container.health_checks["redis"] = lambda: _check_redis(redis)
     return container
+
+
+async def _wake_dispatcher(container: Container, event: DomainEvent) -> None:
+    if isinstance(event, OutboxQueued):
+        container.outbox_wake.set()
 
 
 def _redis_client(url: str | None) -> aioredis.Redis | None:

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import utcnow
 from core.models import Setting
+from inbox.dispatcher import Dispatcher
+from inbox.receive import Receiver
 
 if TYPE_CHECKING:
     from runtime.bootstrap import Container
@@ -39,9 +41,25 @@ async def heartbeat(container: Container, stop: asyncio.Event) -> None:
         await sleep_unless_stopped(stop, HEARTBEAT_INTERVAL)
 
 
-# The registry: later issues add the outbox dispatcher, IMAP listeners and the scheduler.
+async def outbox(container: Container, stop: asyncio.Event) -> None:
+    """Send what the outbox holds, waking at once when this process queues something."""
+    dispatcher = Dispatcher(container.sessions, container.publisher, container.channels)
+    await dispatcher.run(stop, container.outbox_wake)
+
+
+async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:
+    """At start-up, process inbound events stored but never processed (a crash, a restart)."""
+    recovered = await Receiver(container.sessions, container.publisher).process_pending()
+    if recovered:
+        log.info("processed %d inbound events left from before the restart", recovered)
+    await stop.wait()
+
+
+# The registry: later issues add IMAP listeners and the scheduler.
 JOBS: dict[str, Job] = {
     "heartbeat": heartbeat,
+    "outbox": outbox,
+    "inbound_recovery": inbound_recovery,
 }
 
 

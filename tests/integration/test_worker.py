@@ -8,11 +8,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from core.db import utcnow
+from core.models import ChannelIdentity
+from inbox.channel import Incoming
+from inbox.conversations import lead_conversation
+from inbox.receive import Receiver
+from inbox.replies import reply
 from runtime.bootstrap import Container, bootstrap
 from runtime.settings import load_settings
 from runtime.worker import JOBS, read_heartbeat, run_worker, write_heartbeat
+from tests import builders
+from tests.fakes.loopback import LoopbackChannel
 
 
 @pytest.fixture
@@ -65,3 +73,32 @@ async def test_a_crashing_job_is_restarted(container: Container) -> None:
         await run_worker(container, stop, {"flaky": flaky}, restart_delay=0.01)
 
     assert runs == [0, 1, 2]
+
+
+async def test_the_worker_recovers_stored_events_and_delivers_queued_replies(
+    container: Container,
+) -> None:
+    channel = LoopbackChannel()
+    container.channels.add(channel)
+    left_over = Incoming(channel="loopback", sender_id="42", message_id="e-1", text="до рестарта")
+    await Receiver(container.sessions, container.publisher).store(left_over)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(container, stop))
+    async with container.uow() as uow:
+        identity = await uow.session.scalar(select(ChannelIdentity))
+        for _attempt in range(100):  # recovery runs as the worker starts
+            identity = await uow.session.scalar(select(ChannelIdentity))
+            if identity is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert identity is not None and identity.client_id is not None
+        lead = await lead_conversation(uow.session, identity.client_id)
+        manager = await builders.staff(uow.session)
+        await reply(uow.session, lead, "Здравствуйте! Чем помочь?", author_user_id=manager.id)
+        await uow.commit()
+    async with asyncio.timeout(5):
+        while not channel.sent:  # noqa: ASYNC110  (the fake has no signal of its own)
+            await asyncio.sleep(0.02)
+    stop.set()
+    await task
+    assert [(m.chat_id, m.text) for m in channel.sent] == [("42", "Здравствуйте! Чем помочь?")]
