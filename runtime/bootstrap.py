@@ -18,6 +18,7 @@ from core.events import DomainEvent, LocalPublisher
 from core.uow import UnitOfWork
 from inbox.channel import ChannelRegistry
 from inbox.events import OutboxQueued
+from inbox.files import FileStore, LocalFileStore
 from runtime.database import create_engine, session_factory
 from runtime.settings import Settings
 from runtime.worker import read_heartbeat
@@ -44,6 +45,7 @@ class Container:
     sessions: async_sessionmaker[AsyncSession]
     publisher: LocalPublisher
     redis: aioredis.Redis | None
+    files: FileStore
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
     # Set when something was queued in this process; the dispatcher sleeps until then.
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -76,6 +78,7 @@ async def bootstrap(settings: Settings) -> Container:
         sessions=session_factory(engine),
         publisher=LocalPublisher(),
         redis=redis,
+        files=LocalFileStore(settings.data_dir / "files", max_size=settings.max_file_size),
     )
     container.publisher.subscribe(lambda event: _wake_dispatcher(container, event))
     container.health_checks["database"] = lambda: _check_database(engine)

@@ -24,6 +24,7 @@ DEFAULT_ENV_FILE = Path(".env")
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_LENGTH = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_MAX_FILE_MB = 50
 
 # Drivers Pult runs on; the plain PostgreSQL spellings that hosting panels hand out are
 # rewritten to the async driver.
@@ -51,6 +52,12 @@ class Settings:
     locale: str
     owner_email: str
     log_level: str
+    max_file_mb: int = DEFAULT_MAX_FILE_MB
+
+    @property
+    def max_file_size(self) -> int:
+        """PULT_MAX_FILE_MB in bytes: the largest file accepted from any channel."""
+        return self.max_file_mb * 1024 * 1024
 
     @property
     def base_url(self) -> str:
@@ -78,6 +85,7 @@ class Settings:
             ("PULT_LOCALE", self.locale),
             ("PULT_OWNER_EMAIL", self.owner_email),
             ("PULT_LOG_LEVEL", self.log_level),
+            ("PULT_MAX_FILE_MB", str(self.max_file_mb)),
         ]
 
 
@@ -103,6 +111,7 @@ def load_settings(
     locale = _choice("PULT_LOCALE", env.get("PULT_LOCALE", "ru").lower(), SUPPORTED_LOCALES)
     owner_email = _email(env.get("PULT_OWNER_EMAIL", "owner@pult.local"))
     log_level = _choice("PULT_LOG_LEVEL", env.get("PULT_LOG_LEVEL", "INFO").upper(), LOG_LEVELS)
+    max_file_mb = _max_file_mb(env.get("PULT_MAX_FILE_MB", str(DEFAULT_MAX_FILE_MB)))
     # Touch the disk only once every other value is known to be good.
     _make_data_dir(data_dir)
     secret_key, secret_source = _secret_key(env.get("PULT_SECRET_KEY"), data_dir)
@@ -119,6 +128,7 @@ def load_settings(
         locale=locale,
         owner_email=owner_email,
         log_level=log_level,
+        max_file_mb=max_file_mb,
     )
 
 
@@ -244,6 +254,15 @@ def _port(value: str) -> int:
     if not 1 <= port <= 65535:
         raise SettingsError(f"PULT_HTTP_PORT: expected a port number 1-65535, got {value!r}")
     return port
+
+
+def _max_file_mb(value: str) -> int:
+    size = int(value) if value.isdigit() else 0
+    if not 1 <= size <= 10_240:
+        raise SettingsError(
+            f"PULT_MAX_FILE_MB: expected a whole number of megabytes 1-10240, got {value!r}"
+        )
+    return size
 
 
 def _timezone(value: str) -> str:

@@ -27,6 +27,7 @@ def test_defaults_give_an_embedded_installation(tmp_path: Path) -> None:
     assert settings.locale == "ru"
     assert settings.owner_email == "owner@pult.local"
     assert settings.log_level == "INFO"
+    assert (settings.max_file_mb, settings.max_file_size) == (50, 50 * 1024 * 1024)
     assert settings.secret_key_source == "generated"
     assert settings.base_url == "http://127.0.0.1:8080/"
 
@@ -105,6 +106,8 @@ def test_empty_values_count_as_unset(tmp_path: Path) -> None:
         ("PULT_LOCALE", "de", "expected one of ru, en, got 'de'"),
         ("PULT_OWNER_EMAIL", "owner-at-example", "expected an e-mail address"),
         ("PULT_LOG_LEVEL", "LOUD", "expected one of DEBUG"),
+        ("PULT_MAX_FILE_MB", "0", "PULT_MAX_FILE_MB: expected a whole number of megabytes"),
+        ("PULT_MAX_FILE_MB", "2.5", "expected a whole number of megabytes 1-10240, got '2.5'"),
     ],
 )
 def test_a_bad_value_gives_one_line_naming_its_variable(
@@ -189,7 +192,7 @@ def test_describe_shows_no_secret(tmp_path: Path) -> None:
     assert "dbpassword" not in shown["PULT_DATABASE_URL"]
     assert "redispassword" not in shown["PULT_REDIS_URL"]
     assert "s" * 40 not in repr(shown)
-    assert len(shown) == 11
+    assert len(shown) == 12
 
 
 def test_the_env_example_lists_every_variable_and_loads(tmp_path: Path) -> None:
