@@ -28,6 +28,7 @@ from core.uow import UnitOfWork
 from inbox.channel import (
     ChannelRegistry,
     DeliveryReceipt,
+    Outgoing,
     PermanentError,
     RetryableError,
 )
@@ -43,6 +44,7 @@ from inbox.models import (
     ThreadRef,
 )
 from inbox.outbox import outgoing_from_json
+from inbox.ratelimit import TELEGRAM_BOT, TELEGRAM_CHAT, VK_COMMUNITY, Limits, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,16 @@ class RetryPolicy:
         return max(backoff, retry_after or 0.0)
 
 
+def channel_limits(message: Outgoing) -> Limits:
+    """The rate limits a send must pass: the whole bot and the one chat (Telegram), the
+    community (VK). Other channels are limited by their adapters' own settings."""
+    if message.channel == "telegram":
+        return [("telegram:bot", TELEGRAM_BOT), (f"telegram:chat:{message.chat_id}", TELEGRAM_CHAT)]
+    if message.channel == "vk":
+        return [("vk:community", VK_COMMUNITY)]
+    return []
+
+
 @dataclass
 class Dispatcher:
     sessions: async_sessionmaker[AsyncSession]
@@ -76,6 +88,9 @@ class Dispatcher:
     lease: timedelta = timedelta(minutes=2)
     now: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
+    # Global across processes when Redis is configured: a limit hit makes the send wait.
+    limiter: RateLimiter | None = None
+    limits: Callable[[Outgoing], Limits] = channel_limits
 
     async def run(
         self, stop: asyncio.Event, wake: asyncio.Event, poll_seconds: float = 5.0
@@ -136,6 +151,8 @@ class Dispatcher:
             item = await session.get(OutboxItem, item_id)
             assert item is not None
             outgoing = outgoing_from_json(item.payload)
+        if self.limiter is not None and (limits := self.limits(outgoing)):
+            await self.limiter.wait_all(limits)
         try:
             receipt = await self.registry.get(outgoing.channel).send(outgoing)
         except PermanentError as error:

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.events import DomainEvent, LocalPublisher
 from core.uow import UnitOfWork
+from inbox.bus import BusPublisher, EventBus, MemoryBus, RedisBus
 from inbox.channel import ChannelRegistry
 from inbox.events import OutboxQueued
 from inbox.files import FileStore, LocalFileStore
+from inbox.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from runtime.database import create_engine, session_factory
 from runtime.settings import Settings
 from runtime.worker import read_heartbeat
@@ -27,6 +29,8 @@ from webapp.services import HealthCheck
 # Short enough that a dead Redis shows up in /healthz, long enough for a busy network.
 REDIS_CONNECT_TIMEOUT = 3.0
 REDIS_SOCKET_TIMEOUT = 10.0
+# Prefix of every Pult channel and key in Redis: pult:<namespace>:... (docs/bus.md).
+REDIS_NAMESPACE = "default"
 
 
 def pult_version() -> str:
@@ -45,6 +49,8 @@ class Container:
     sessions: async_sessionmaker[AsyncSession]
     publisher: LocalPublisher
     redis: aioredis.Redis | None
+    bus: EventBus
+    rate_limiter: RateLimiter
     files: FileStore
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
     # Set when something was queued in this process; the dispatcher sleeps until then.
@@ -64,6 +70,7 @@ class Container:
         return await read_heartbeat(self.sessions)
 
     async def close(self) -> None:
+        await self.bus.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
@@ -78,9 +85,15 @@ async def bootstrap(settings: Settings) -> Container:
         sessions=session_factory(engine),
         publisher=LocalPublisher(),
         redis=redis,
+        bus=_event_bus(settings.redis_url),
+        rate_limiter=_rate_limiter(redis),
         files=LocalFileStore(settings.data_dir / "files", max_size=settings.max_file_size),
     )
+    # After every commit: wake this process's dispatcher, and tell other processes (the
+    # panel's sockets, a separate worker's dispatcher) through the bus.
     container.publisher.subscribe(lambda event: _wake_dispatcher(container, event))
+    bus_publisher = BusPublisher(container.bus)
+    container.publisher.subscribe(lambda event: bus_publisher.publish([event]))
     container.health_checks["database"] = lambda: _check_database(engine)
     container.health_checks["redis"] = lambda: _check_redis(redis)
     return container
@@ -89,6 +102,18 @@ async def bootstrap(settings: Settings) -> Container:
 async def _wake_dispatcher(container: Container, event: DomainEvent) -> None:
     if isinstance(event, OutboxQueued):
         container.outbox_wake.set()
+
+
+def _event_bus(url: str | None) -> EventBus:
+    if url is None:
+        return MemoryBus()
+    return RedisBus(url, namespace=REDIS_NAMESPACE, connect_timeout=REDIS_CONNECT_TIMEOUT)
+
+
+def _rate_limiter(redis: aioredis.Redis | None) -> RateLimiter:
+    if redis is None:
+        return MemoryRateLimiter()
+    return RedisRateLimiter(redis, namespace=REDIS_NAMESPACE)
 
 
 def _redis_client(url: str | None) -> aioredis.Redis | None:

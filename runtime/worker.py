@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import utcnow
 from core.models import Setting
+from inbox.bus import OUTBOX_WAKE
 from inbox.dispatcher import Dispatcher
 from inbox.receive import Receiver
 
@@ -42,9 +43,23 @@ async def heartbeat(container: Container, stop: asyncio.Event) -> None:
 
 
 async def outbox(container: Container, stop: asyncio.Event) -> None:
-    """Send what the outbox holds, waking at once when this process queues something."""
-    dispatcher = Dispatcher(container.sessions, container.publisher, container.channels)
-    await dispatcher.run(stop, container.outbox_wake)
+    """Send what the outbox holds, waking at once when anything is queued: in this process
+    directly, in another (a web process) through the bus."""
+    dispatcher = Dispatcher(
+        container.sessions,
+        container.publisher,
+        container.channels,
+        limiter=container.rate_limiter,
+    )
+    async with container.bus.subscribe(OUTBOX_WAKE) as wakes, asyncio.TaskGroup() as group:
+        relay = group.create_task(_relay_wakes(wakes, container.outbox_wake))
+        await dispatcher.run(stop, container.outbox_wake)
+        relay.cancel()
+
+
+async def _relay_wakes(wakes: AsyncIterator[object], wake: asyncio.Event) -> None:
+    async for _notice in wakes:
+        wake.set()
 
 
 async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:

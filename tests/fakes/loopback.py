@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import deque
+from collections.abc import Callable
 
 from inbox.channel import Capability, DeliveryError, DeliveryReceipt, Outgoing
 
 
 class LoopbackChannel:
-    def __init__(self, name: str = "loopback") -> None:
+    def __init__(self, name: str = "loopback", clock: Callable[[], float] = time.monotonic) -> None:
         self._name = name
+        self._clock = clock
         self.sent: list[Outgoing] = []
+        self.sent_at: list[float] = []
         self.attempts: list[Outgoing] = []
         self._failures: deque[DeliveryError] = deque()
         self._ids = itertools.count(1)
@@ -38,4 +42,5 @@ class LoopbackChannel:
         if self._failures:
             raise self._failures.popleft()
         self.sent.append(message)
+        self.sent_at.append(self._clock())
         return DeliveryReceipt(external_id=f"{self._name}-{next(self._ids)}")

@@ -27,6 +27,7 @@ from inbox.models import (
     OutboxStatus,
     ThreadRef,
 )
+from inbox.ratelimit import MemoryRateLimiter
 from inbox.replies import reply
 from runtime.database import create_engine, session_factory
 from tests import builders
@@ -222,3 +223,28 @@ async def test_two_workers_share_the_queue_and_send_each_item_once(database_url:
     finally:
         await engine.dispose()
     assert sent == sorted(f"сообщение {chat}" for chat in range(20))
+
+
+async def test_sends_to_one_telegram_chat_are_spaced_by_its_rate_limit(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    seconds = [0.0]
+
+    async def sleep(duration: float) -> None:
+        seconds[0] += duration
+
+    telegram = LoopbackChannel("telegram", clock=lambda: seconds[0])
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        identity = ChannelIdentity(channel="telegram", external_id="5", chat_id="5",
+                                   client_id=order.client_id)  # fmt: skip
+        session.add(identity)
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        for text in ("раз", "два", "три"):
+            await reply(session, thread, text, author_user_id=1)
+        await session.commit()
+    limiter = MemoryRateLimiter(clock=lambda: seconds[0], sleep=sleep)
+    worker = dispatcher(sessions, telegram, clock, limiter=limiter)
+    while await worker.run_once():
+        pass
+    assert telegram.sent_at == [0.0, 1.0, 2.0]  # Telegram: one message per second per chat

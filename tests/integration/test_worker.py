@@ -13,7 +13,8 @@ from sqlalchemy import select
 from core.db import utcnow
 from core.models import ChannelIdentity
 from inbox.channel import Incoming
-from inbox.conversations import lead_conversation
+from inbox.conversations import lead_conversation, order_thread
+from inbox.models import ConversationKind
 from inbox.receive import Receiver
 from inbox.replies import reply
 from runtime.bootstrap import Container, bootstrap
@@ -102,3 +103,38 @@ async def test_the_worker_recovers_stored_events_and_delivers_queued_replies(
     stop.set()
     await task
     assert [(m.chat_id, m.text) for m in channel.sent] == [("42", "Здравствуйте! Чем помочь?")]
+
+
+async def test_a_reply_queued_by_a_web_process_wakes_another_processs_dispatcher(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "PULT_DATA_DIR": str(tmp_path / "var"),
+        "PULT_DATABASE_URL": database_url,
+        "PULT_REDIS_URL": redis_url,
+    }
+    web = await bootstrap(load_settings(env, env_file=None))
+    worker = await bootstrap(load_settings(env, env_file=None))
+    channel = LoopbackChannel()
+    worker.channels.add(channel)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(worker, stop, {"outbox": JOBS["outbox"]}))
+    try:
+        await asyncio.sleep(0.5)  # the worker is idle, waiting for its 5 s poll
+        async with web.uow() as uow:
+            order, _ = await builders.paper_order(uow.session)
+            uow.session.add(ChannelIdentity(channel="loopback", external_id="9", chat_id="9",
+                                            client_id=order.client_id))  # fmt: skip
+            thread = await order_thread(uow.session, order, ConversationKind.CLIENT)
+            manager = await builders.staff(uow.session)
+            await reply(uow.session, thread, "Оплата получена", author_user_id=manager.id)
+            await uow.commit()
+        async with asyncio.timeout(2):  # well before the poll
+            while not channel.sent:  # noqa: ASYNC110  (the fake has no signal of its own)
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
+        await web.close()
+        await worker.close()
+    assert [m.text for m in channel.sent] == ["Оплата получена"]
