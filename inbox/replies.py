@@ -1,17 +1,24 @@
-"""The manager's side: answer in a conversation. Notes stay inside; everything else becomes
-a message plus an outbox item for the counterpart's preferred reachable identity (or the
-channel the manager picked), written in one transaction."""
+"""The manager's side: answer in a conversation, or relay a message between an order's
+client and executor threads with contact details masked. Notes stay inside; everything else
+becomes a message plus an outbox item for the counterpart's preferred reachable identity
+(or the channel the manager picked), written in one transaction."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import ChannelIdentity, StoredFile
+from core.i18n import N_, gettext
+from core.models import ChannelIdentity, Order, StoredFile
 from inbox.channel import Outgoing, OutgoingFile
-from inbox.conversations import add_message
+from inbox.conversations import add_message, order_thread
+from inbox.masking import MaskResult, mask_contacts
 from inbox.models import Conversation, ConversationKind, DeliveryStatus, Direction, Message
 from inbox.outbox import enqueue
+
+HIDDEN = N_("[contact hidden]")
+RELAY = {ConversationKind.CLIENT: ConversationKind.EXECUTOR}
+RELAY[ConversationKind.EXECUTOR] = ConversationKind.CLIENT
 
 CLIENT_SIDE = (ConversationKind.CLIENT, ConversationKind.LEAD)
 EXECUTOR_SIDE = (ConversationKind.EXECUTOR, ConversationKind.APPLICATION)
@@ -79,3 +86,35 @@ async def route(
     if identity is None:
         raise NoRoute(f"no reachable identity for conversation {conversation.id}")
     return identity
+
+
+def preview_relay(text: str, locale: str | None = None) -> MaskResult:
+    """What the other side would receive: the panel shows it before the manager sends."""
+    return mask_contacts(text, gettext(HIDDEN, locale))
+
+
+async def forward(
+    session: AsyncSession,
+    message: Message,
+    *,
+    author_user_id: int,
+    text: str | None = None,
+    channel: str | None = None,
+) -> Message:
+    """Relay `message` (or the manager's edited `text`) from an order's client thread to its
+    executor thread or back, with phones, e-mails, handles and links masked."""
+    source = await session.get(Conversation, message.conversation_id)
+    if source is None or source.kind not in RELAY or source.order_id is None:
+        raise NoRoute("only messages of an order's client or executor thread can be relayed")
+    order = await session.get(Order, source.order_id)
+    assert order is not None
+    if RELAY[source.kind] is ConversationKind.EXECUTOR and order.executor_id is None:
+        raise NoRoute(f"order {order.number} has no executor yet")
+    target = await order_thread(session, order, RELAY[source.kind])
+    masked = preview_relay(text if text is not None else message.text).text
+    relayed = await reply(
+        session, target, masked, author_user_id=author_user_id, files=list(message.files),
+        channel=channel,
+    )  # fmt: skip
+    relayed.forwarded_from_id = message.id
+    return relayed

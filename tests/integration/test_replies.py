@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import exchange
 from core.db import utcnow
 from core.models import ChannelIdentity
-from inbox.conversations import order_thread
+from inbox.conversations import add_message, order_thread
 from inbox.models import ConversationKind, DeliveryStatus, Direction, OutboxItem
 from inbox.outbox import outgoing_from_json
-from inbox.replies import NoRoute, reply
+from inbox.replies import NoRoute, forward, reply
 from tests import builders
 
 
@@ -76,3 +77,34 @@ async def test_internal_notes_never_leave(session: AsyncSession) -> None:
     message = await reply(session, notes, "клиент капризный", author_user_id=1)
     assert message.direction is Direction.NOTE
     assert await session.scalar(select(OutboxItem)) is None
+
+
+async def test_relaying_to_the_executor_masks_contacts(session: AsyncSession) -> None:
+    order, manager = await builders.order_on_exchange(session, 100_000)
+    author = await builders.executor(session)
+    await exchange.take_job(session, order, author)
+    session.add(ChannelIdentity(channel="telegram", external_id="a1", chat_id="a1",
+                                executor_id=author.id))  # fmt: skip
+    client_thread = await order_thread(session, order, ConversationKind.CLIENT)
+    said = await add_message(
+        session, client_thread, Direction.IN,
+        "Пусть автор позвонит мне: +7 916 123-45-67, почта anna@mail.ru. Объём 35 страниц.",
+    )  # fmt: skip
+
+    relayed = await forward(session, said, author_user_id=manager.user_id or 0)
+
+    item = await session.scalar(select(OutboxItem))
+    assert item is not None and item.chat_id == "a1"
+    text = outgoing_from_json(item.payload).text
+    assert "916" not in text and "anna@mail.ru" not in text
+    assert text.count("[контакт скрыт]") == 2
+    assert text.endswith("Объём 35 страниц.")
+    assert relayed.forwarded_from_id == said.id
+
+
+async def test_nothing_is_relayed_to_an_order_without_an_executor(session: AsyncSession) -> None:
+    order, manager = await builders.paper_order(session)
+    client_thread = await order_thread(session, order, ConversationKind.CLIENT)
+    said = await add_message(session, client_thread, Direction.IN, "вопрос автору")
+    with pytest.raises(NoRoute):
+        await forward(session, said, author_user_id=manager.user_id or 0)
