@@ -17,12 +17,10 @@ import argparse
 import asyncio
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import exchange, ledger, orders
@@ -32,7 +30,7 @@ from core.ledger import Source
 from core.models import Client, Executor, ExecutorStatus, Order, OrderKind, StaffRole, User
 from core.transitions import Actor, JobAlreadyTaken
 from core.uow import UnitOfWork
-from runtime.database import create_engine, session_factory
+from runtime.database import create_engine, scratch_database, session_factory
 from runtime.migrate import upgrade
 
 Step = Callable[..., Awaitable[object]]
@@ -190,17 +188,8 @@ async def _race(
 
 
 async def _postgres(base: str, n: int) -> dict[str, float]:
-    name = f"pult_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    async with scratch_database(base, "pult_bench") as url:
         return await bench(url, n)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def _print(backend: str, figures: dict[str, float]) -> None:

@@ -19,18 +19,16 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import UTCDateTime, utcnow
 from inbox.bus import BusPublisher, EventBus, MemoryBus, RedisBus
 from inbox.channel import Incoming
 from inbox.receive import Receiver
-from runtime.database import create_engine, session_factory
+from runtime.database import create_engine, scratch_database, session_factory
 from runtime.migrate import upgrade
 
 TOPIC = "message.created"
@@ -117,21 +115,6 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
     return {"p50 ms": cuts[49] * 1000, "p99 ms": cuts[98] * 1000}
 
 
-async def _with_postgres(
-    base: str, run: Callable[[str], Awaitable[dict[str, float]]]
-) -> dict[str, float]:
-    name = f"pult_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        return await run(make_url(base).set(database=name).render_as_string(hide_password=False))
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
-
 def _print(title: str, figures: dict[str, float]) -> None:
     print(title)
     for name, value in figures.items():
@@ -158,7 +141,8 @@ async def main() -> None:
             return await pipeline(url, redis_bus, args.messages, args.senders)
 
         try:
-            _print("PostgreSQL + Redis bus", await _with_postgres(args.postgres, run))
+            async with scratch_database(args.postgres, "pult_bench") as url:
+                _print("PostgreSQL + Redis bus", await run(url))
         finally:
             await redis_bus.close()
 

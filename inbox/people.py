@@ -45,12 +45,15 @@ async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity
     identity.last_seen_at = utcnow()
     if incoming.chat_id:
         identity.chat_id = incoming.chat_id
-    if incoming.contact is not None and incoming.contact.own:
+    proved_phone = incoming.contact is not None and incoming.contact.own
+    if proved_phone:
+        assert incoming.contact is not None
         identity.phone = normalize_phone(incoming.contact.phone)
         identity.phone_verified = True
     if identity.client_id is None and identity.executor_id is None and identity.user_id is None:
         identity.client_id = (await _client_for(session, identity)).id
-    elif identity.client_id is not None and identity.phone_verified:
+    elif identity.client_id is not None and proved_phone:
+        # Only when a phone was just proved: an ordinary message costs no extra query.
         await _merge_into_known_client(session, identity)
     await session.flush()
     return identity

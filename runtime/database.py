@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -43,3 +46,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def create_scratch_database(base_url: str, prefix: str) -> str:
+    """A new, empty PostgreSQL database next to `base_url` (tests and benchmarks use one so
+    parallel runs never share data); returns its URL. Drop it with `drop_database`."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    await _admin(base_url, f'CREATE DATABASE "{name}"')
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(base_url: str, url: str) -> None:
+    name = make_url(url).database
+    await _admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def scratch_database(base_url: str, prefix: str) -> AsyncIterator[str]:
+    url = await create_scratch_database(base_url, prefix)
+    try:
+        yield url
+    finally:
+        await drop_database(base_url, url)
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()

@@ -52,6 +52,7 @@ class DemoContext:
     manager: Actor
     kinds: dict[str, OrderKind]
     executors: dict[str, Executor]
+    clients: list[Client]
     passwords: dict[str, str] = field(default_factory=dict)
 
 
@@ -189,12 +190,15 @@ async def _prepare(uow: UnitOfWork) -> DemoContext:
         passwords[email] = password or ""
     for threshold, bp in DISCOUNT_TIERS:
         session.add(DiscountTier(currency=RUB, threshold=threshold, discount_bp=bp))
-    for name, phone, address, company in CLIENTS:
-        session.add(Client(name=name, phone=phone, email=address, company=company))
+    clients = [
+        Client(name=name, phone=phone, email=address, company=company)
+        for name, phone, address, company in CLIENTS
+    ]
+    session.add_all(clients)
     kinds = {kind.code: kind for kind in (await session.scalars(select(OrderKind))).all()}
     await session.flush()
     return DemoContext(
-        session, Actor.staff(managers[0]), kinds, await _executors(session), passwords
+        session, Actor.staff(managers[0]), kinds, await _executors(session), clients, passwords
     )
 
 
@@ -230,8 +234,7 @@ async def _executors(session: AsyncSession) -> dict[str, Executor]:
 
 async def _demo_order(ctx: DemoContext, spec: DemoOrder) -> None:
     session = ctx.session
-    clients = (await session.scalars(select(Client).order_by(Client.id))).all()
-    client = clients[spec.client]
+    client = ctx.clients[spec.client]
     deadline = utcnow() + timedelta(days=spec.days_to_deadline)
     order = await orders.create_order(
         session,

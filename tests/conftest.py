@@ -8,16 +8,19 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from runtime.database import create_engine, session_factory
+from runtime.database import (
+    create_engine,
+    create_scratch_database,
+    drop_database,
+    session_factory,
+)
 from runtime.migrate import upgrade
 from runtime.schema import metadata
 from runtime.seed import seed_defaults
@@ -45,23 +48,12 @@ def postgres_url() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"set {PG_ENV} to run the PostgreSQL tests")
-    name = f"pult_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    url = asyncio.run(create_scratch_database(base, "pult_test"))
     try:
         asyncio.run(upgrade(url))
         yield url
     finally:
-        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(statement))
-    finally:
-        await engine.dispose()
+        asyncio.run(drop_database(base, url))
 
 
 @pytest.fixture(params=BACKENDS)
