@@ -30,6 +30,7 @@ from core.ledger import Source
 from core.models import Client, Executor, ExecutorStatus, Order, OrderKind, StaffRole, User
 from core.transitions import Actor, JobAlreadyTaken
 from core.uow import UnitOfWork
+from runtime import eventloop
 from runtime.database import create_engine, scratch_database, session_factory
 from runtime.migrate import upgrade
 
@@ -211,4 +212,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())

@@ -28,6 +28,7 @@ from core.db import UTCDateTime, utcnow
 from inbox.bus import BusPublisher, EventBus, MemoryBus, RedisBus
 from inbox.channel import Incoming
 from inbox.receive import Receiver
+from runtime import eventloop
 from runtime.database import create_engine, scratch_database, session_factory
 from runtime.migrate import upgrade
 
@@ -148,4 +149,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())

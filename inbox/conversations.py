@@ -3,15 +3,27 @@ and adding a message (which keeps the inbox's timestamps and records MessageCrea
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+import functools
+from typing import cast
+
+from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import utcnow
 from core.events import record
 from core.models import Order, StoredFile
 from inbox.events import MessageCreated
-from inbox.models import Conversation, ConversationKind, Direction, Message
+from inbox.models import (
+    Conversation,
+    ConversationKind,
+    DeliveryStatus,
+    Direction,
+    Message,
+    message_files,
+)
 
 ORDER_KINDS = (ConversationKind.CLIENT, ConversationKind.EXECUTOR, ConversationKind.NOTES)
 
@@ -20,9 +32,7 @@ async def order_thread(session: AsyncSession, order: Order, kind: ConversationKi
     """The order's client thread, executor thread or internal notes, created on first use."""
     if kind not in ORDER_KINDS:
         raise ValueError(f"{kind} is not an order thread")
-    found = await session.scalar(
-        select(Conversation).where(Conversation.order_id == order.id, Conversation.kind == kind)
-    )
+    found = await session.scalar(_ORDER_THREAD, {"order": order.id, "kind": kind})
     if found is not None:
         if kind is ConversationKind.EXECUTOR and found.executor_id != order.executor_id:
             found.executor_id = order.executor_id  # the job went to someone else
@@ -36,31 +46,37 @@ async def order_thread(session: AsyncSession, order: Order, kind: ConversationKi
             executor_id=order.executor_id if kind is ConversationKind.EXECUTOR else None,
             manager_id=order.manager_id,
         ),
-        select(Conversation).where(Conversation.order_id == order.id, Conversation.kind == kind),
+        _ORDER_THREAD.params(order=order.id, kind=kind),
     )
 
 
 async def lead_conversation(session: AsyncSession, client_id: int) -> Conversation:
-    query = select(Conversation).where(
-        Conversation.kind == ConversationKind.LEAD, Conversation.client_id == client_id
-    )
-    found = await session.scalar(query)
+    found = await session.scalar(_LEAD, {"client": client_id})
     if found is not None:
         return found
     conversation = Conversation(kind=ConversationKind.LEAD, client_id=client_id)
-    return await _create(session, conversation, query)
+    return await _create(session, conversation, _LEAD.params(client=client_id))
 
 
 async def application_conversation(session: AsyncSession, executor_id: int) -> Conversation:
-    query = select(Conversation).where(
-        Conversation.kind == ConversationKind.APPLICATION,
-        Conversation.executor_id == executor_id,
-    )
-    found = await session.scalar(query)
+    found = await session.scalar(_APPLICATION, {"executor": executor_id})
     if found is not None:
         return found
     conversation = Conversation(kind=ConversationKind.APPLICATION, executor_id=executor_id)
-    return await _create(session, conversation, query)
+    return await _create(session, conversation, _APPLICATION.params(executor=executor_id))
+
+
+# Prebuilt: every inbound message looks up its conversation (docs/inbox.md, "Hot path").
+_ORDER_THREAD = select(Conversation).where(
+    Conversation.order_id == bindparam("order"), Conversation.kind == bindparam("kind")
+)
+_LEAD = select(Conversation).where(
+    Conversation.kind == ConversationKind.LEAD, Conversation.client_id == bindparam("client")
+)
+_APPLICATION = select(Conversation).where(
+    Conversation.kind == ConversationKind.APPLICATION,
+    Conversation.executor_id == bindparam("executor"),
+)
 
 
 async def _create(
@@ -94,37 +110,71 @@ async def add_message(
     html: str | None = None,
     files: list[StoredFile] | None = None,
     forwarded_from_id: int | None = None,
+    delivery_status: DeliveryStatus | None = None,
 ) -> Message:
+    """Store a message and move the conversation's activity times; records MessageCreated.
+
+    Every inbound message passes here, so it writes with two prebuilt Core statements
+    instead of a unit-of-work flush (see docs/inbox.md, "Hot path"); the returned Message
+    is a persistent object of the session all the same."""
     now = utcnow()
-    message = Message(
-        conversation_id=conversation.id,
-        direction=direction,
-        channel=channel,
-        identity_id=identity_id,
-        author_user_id=author_user_id,
-        author_client_id=author_client_id,
-        author_executor_id=author_executor_id,
-        text=text,
-        html=html,
-        external_id=external_id,
-        forwarded_from_id=forwarded_from_id,
-        files=list(files or []),
-        created_at=now,
-    )
-    session.add(message)
-    conversation.last_message_at = now
+    values = {
+        "conversation_id": conversation.id,
+        "direction": direction,
+        "channel": channel,
+        "identity_id": identity_id,
+        "author_user_id": author_user_id,
+        "author_client_id": author_client_id,
+        "author_executor_id": author_executor_id,
+        "text": text,
+        "html": html,
+        "external_id": external_id,
+        "reply_to_id": None,
+        "forwarded_from_id": forwarded_from_id,
+        "delivery_status": delivery_status,
+        "delivery_error": None,
+        "created_at": now,
+    }
+    connection = await session.connection()
+    message_id = (await connection.execute(_INSERT_MESSAGE, values)).scalar_one()
+    files = list(files or [])
+    if files:
+        await connection.execute(
+            message_files.insert(), [{"message_id": message_id, "file_id": f.id} for f in files]
+        )
+    times = {"last_message_at": now}
     if direction is Direction.IN:
-        conversation.last_inbound_at = now
+        times["last_inbound_at"] = now
     elif direction is Direction.OUT:
-        conversation.last_outbound_at = now
-    await session.flush()
+        times["last_outbound_at"] = now
+    touch = _touch_statement(tuple(times))
+    await connection.execute(touch, {"conversation": conversation.id, **times})
+    for name, value in times.items():
+        set_committed_value(conversation, name, value)
+    message = Message(id=message_id, files=files, **values)
+    make_transient_to_detached(message)  # what was just inserted, as if loaded
+    session.add(message)
     record(
         session,
         MessageCreated(
-            message_id=message.id,
+            message_id=message_id,
             conversation_id=conversation.id,
             direction=direction.value,
             order_id=conversation.order_id,
         ),
     )
     return message
+
+
+_MESSAGES = cast(Table, Message.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+
+
+@functools.cache
+def _touch_statement(columns: tuple[str, ...]) -> Update:
+    return (
+        update(_CONVERSATIONS)
+        .where(_CONVERSATIONS.c.id == bindparam("conversation"))
+        .values({name: bindparam(name) for name in columns})
+    )

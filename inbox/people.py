@@ -5,8 +5,9 @@ channels are one client."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
@@ -15,6 +16,7 @@ from core.models import ChannelIdentity, Client
 from inbox.channel import Incoming
 
 UNKNOWN_NAME = N_("Unknown sender")
+LAST_SEEN_PRECISION = timedelta(minutes=1)
 
 
 def normalize_phone(raw: str) -> str:
@@ -28,10 +30,7 @@ def normalize_phone(raw: str) -> str:
 async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity:
     """The sender's identity, created on first contact (with a lead client behind it)."""
     identity = await session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == incoming.channel,
-            ChannelIdentity.external_id == incoming.sender_id,
-        )
+        _IDENTITY, {"channel": incoming.channel, "external_id": incoming.sender_id}
     )
     if identity is None:
         identity = ChannelIdentity(
@@ -42,8 +41,11 @@ async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity
             locale=incoming.sender_locale,
         )
         session.add(identity)
-    identity.last_seen_at = utcnow()
-    if incoming.chat_id:
+    now = utcnow()
+    # Minute precision is enough to pick the freshest channel; it saves an UPDATE per message.
+    if identity.last_seen_at is None or now - identity.last_seen_at >= LAST_SEEN_PRECISION:
+        identity.last_seen_at = now
+    if incoming.chat_id and identity.chat_id != incoming.chat_id:
         identity.chat_id = incoming.chat_id
     proved_phone = incoming.contact is not None and incoming.contact.own
     if proved_phone:
@@ -57,6 +59,13 @@ async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity
         await _merge_into_known_client(session, identity)
     await session.flush()
     return identity
+
+
+# Prebuilt: every inbound message runs it (docs/inbox.md, "Hot path").
+_IDENTITY = select(ChannelIdentity).where(
+    ChannelIdentity.channel == bindparam("channel"),
+    ChannelIdentity.external_id == bindparam("external_id"),
+)
 
 
 async def _client_for(session: AsyncSession, identity: ChannelIdentity) -> Client:

@@ -1,20 +1,30 @@
 """The inbound pipeline, the same for every channel:
 
-store the raw event (a provider's retry is a no-op) -> commit -> identify the sender ->
-offer the event to the dialog engine -> thread it (ARCHITECTURE §4 chat rules) -> store the
-message -> commit -> publish. An event stored but not processed (a crash in between) is
-processed by `process_pending()` at start-up: nothing is lost, nothing doubles."""
+store the raw event (a provider's retry is a no-op) -> identify the sender -> offer the event
+to the dialog engine -> thread it (ARCHITECTURE §4 chat rules) -> store the message ->
+commit -> publish.
+
+`receive()` does all of it in one transaction: the caller (a webhook handler, a polling
+loop) acknowledges the provider only after it returns, so a crash before the commit loses
+nothing: the provider delivers the event again. If handling raises, the transaction rolls
+back and the raw event is stored on its own with the error, to be processed again by
+`process_pending()` at start-up. `store()` + `process()` are the two halves for a caller
+that must acknowledge before processing: an event stored but not processed (a crash in
+between) is processed at start-up. Nothing is lost, nothing doubles."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
 from core.db import utcnow
 from core.events import EventPublisher
@@ -24,6 +34,7 @@ from core.models import ChannelIdentity, Order, OrderStatus
 from core.uow import UnitOfWork
 from inbox import conversations, threading
 from inbox.channel import Button, Incoming, IncomingFile, Location, Outgoing, SharedContact
+from inbox.group_commit import GroupCommit
 from inbox.models import (
     Conversation,
     ConversationKind,
@@ -61,42 +72,80 @@ def incoming_from_json(data: dict[str, Any]) -> Incoming:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What became of an inbound event: the message it was filed as, if any (a dialog
+    step may consume it, or it may be held until the sender says which order it is about)."""
+
+    event_id: int
+    message_id: int | None
+
+
 class Receiver:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         publisher: EventPublisher,
         dialog: DialogHook | None = None,
+        *,
+        batch_limit: int = 50,
     ) -> None:
         self._sessions = sessions
         self._publisher = publisher
         self._dialog = dialog
+        self._group: GroupCommit[Incoming, Received | None] = GroupCommit(
+            self._receive_batch, self._receive_one, limit=batch_limit
+        )
 
-    async def receive(self, incoming: Incoming) -> InboundEvent | None:
-        """Store and process one event; None when it was a duplicate."""
-        event_id = await self.store(incoming)
-        if event_id is None:
-            return None
-        return await self.process(event_id)
+    async def receive(self, incoming: Incoming) -> Received | None:
+        """Store and process one event; None when it was a duplicate. Events arriving at
+        the same moment share a transaction (inbox/group_commit.py); one that fails is
+        stored on its own with the error and its caller gets the exception."""
+        return await self._group.submit(incoming)
+
+    async def _receive_batch(self, batch: list[Incoming]) -> list[Received | None]:
+        async with UnitOfWork(self._sessions, self._publisher) as uow:
+            results: list[Received | None] = []
+            for incoming in batch:
+                event_id = await _insert_event(uow.session, incoming)
+                if event_id is None:
+                    log.info("duplicate %s event %s ignored", incoming.channel, incoming.message_id)
+                    results.append(None)
+                else:
+                    results.append(await self._finish(uow.session, event_id, incoming))
+            await uow.commit()
+            return results
+
+    async def _receive_one(self, incoming: Incoming) -> Received | None:
+        try:
+            async with UnitOfWork(self._sessions, self._publisher) as uow:
+                event_id = await _insert_event(uow.session, incoming)
+                if event_id is None:
+                    log.info("duplicate %s event %s ignored", incoming.channel, incoming.message_id)
+                    return None
+                received = await self._finish(uow.session, event_id, incoming)
+                await uow.commit()
+                return received
+        except Exception as exc:
+            log.exception("inbound %s event %s failed", incoming.channel, incoming.message_id)
+            stored_id = await self.store(incoming)
+            if stored_id is not None:
+                await self._record_failure(stored_id, exc)
+            raise
 
     async def store(self, incoming: Incoming) -> int | None:
-        """Keep the raw event (what a webhook must do before answering 200)."""
+        """Keep the raw event (what a webhook must do before answering 200); None when it
+        was a duplicate."""
         async with UnitOfWork(self._sessions, self._publisher) as uow:
-            event = InboundEvent(
-                channel=incoming.channel,
-                external_id=incoming.message_id,
-                payload=incoming_to_json(incoming),
-            )
-            try:
-                async with uow.session.begin_nested():
-                    uow.session.add(event)
-            except IntegrityError:
+            event_id = await _insert_event(uow.session, incoming)
+            if event_id is None:
                 log.info("duplicate %s event %s ignored", incoming.channel, incoming.message_id)
                 return None
             await uow.commit()
-            return event.id
+            return event_id
 
-    async def process(self, event_id: int) -> InboundEvent | None:
+    async def process(self, event_id: int) -> Received | None:
+        """Process a stored event (once: a processed one is left alone); None if unknown."""
         try:
             return await self._process(event_id)
         except Exception as exc:
@@ -113,35 +162,54 @@ class Receiver:
                 event.error = f"{type(exc).__name__}: {exc}"[:2000]
                 await session.commit()
 
-    async def _process(self, event_id: int) -> InboundEvent | None:
+    async def _process(self, event_id: int) -> Received | None:
         async with UnitOfWork(self._sessions, self._publisher) as uow:
-            session = uow.session
-            event = await session.get(InboundEvent, event_id, with_for_update=True)
-            if event is None or event.processed_at is not None:
-                return event
-            message = await self._handle(session, event)
-            event.processed_at = utcnow()
-            event.attempts += 1
-            event.message_id = message.id if message else None
+            event = await uow.session.get(InboundEvent, event_id, with_for_update=True)
+            if event is None:
+                return None
+            if event.processed_at is not None:
+                return Received(event.id, event.message_id)
+            incoming = incoming_from_json(event.payload)
+            received = await self._finish(uow.session, event.id, incoming)
             await uow.commit()
-            return event
+            return received
 
-    async def process_pending(self) -> int:
-        """Process what was stored but never processed (a crash, a restart)."""
+    async def _finish(self, session: AsyncSession, event_id: int, incoming: Incoming) -> Received:
+        message = await self._handle(session, event_id, incoming)
+        received = Received(event_id, message.id if message else None)
+        # Core, not the unit of work: the recovery path holds the row as an ORM object,
+        # which is not read again after this.
+        await session.execute(
+            _MARK_PROCESSED,
+            {"event": event_id, "processed_at": utcnow(), "message": received.message_id},
+        )
+        return received
+
+    async def process_pending(
+        self, *, received_before: datetime | None = None, max_attempts: int | None = None
+    ) -> int:
+        """Process what was stored but never processed (a crash, a restart, a failure);
+        returns how many now are. One event that fails again is recorded and skipped, so it
+        cannot hold up the others; `max_attempts` leaves the hopeless ones to a person."""
+        query = select(InboundEvent.id).where(InboundEvent.processed_at.is_(None))
+        if received_before is not None:
+            query = query.where(InboundEvent.received_at < received_before)
+        if max_attempts is not None:
+            query = query.where(InboundEvent.attempts < max_attempts)
         async with self._sessions() as session:
-            pending = list(
-                await session.scalars(
-                    select(InboundEvent.id)
-                    .where(InboundEvent.processed_at.is_(None))
-                    .order_by(InboundEvent.id)
-                )
-            )
+            pending = list(await session.scalars(query.order_by(InboundEvent.id)))
+        done = 0
         for event_id in pending:
-            await self.process(event_id)
-        return len(pending)
+            try:
+                await self.process(event_id)
+            except Exception:
+                continue  # logged and recorded on the event by process()
+            done += 1
+        return done
 
-    async def _handle(self, session: AsyncSession, event: InboundEvent) -> Message | None:
-        incoming = incoming_from_json(event.payload)
+    async def _handle(
+        self, session: AsyncSession, event_id: int, incoming: Incoming
+    ) -> Message | None:
         identity = await identify(session, incoming)
         if identity.user_id is not None:
             return None  # staff writing to the bot: alerts are outbound only
@@ -156,7 +224,7 @@ class Receiver:
             await _active_orders(session, identity),
         )
         if isinstance(decision, threading.AskWhich):
-            await _hold_and_ask(session, identity, event, decision.order_ids)
+            await _hold_and_ask(session, identity, event_id, decision.order_ids)
             return None
         conversation = await _destination(session, identity, decision)
         return await _file(session, conversation, identity, incoming)
@@ -203,12 +271,25 @@ async def _replied_conversation(
 
 async def _active_orders(session: AsyncSession, identity: ChannelIdentity) -> list[int]:
     if identity.executor_id is not None:
-        where = (Order.executor_id == identity.executor_id) & Order.status.in_(ACTIVE_JOB_STATUSES)
+        found = await session.scalars(_EXECUTOR_JOBS, {"executor": identity.executor_id})
     elif identity.client_id is not None:
-        where = (Order.client_id == identity.client_id) & Order.status.not_in(CLIENT_CLOSED)
+        found = await session.scalars(_CLIENT_ORDERS, {"client": identity.client_id})
     else:
         return []
-    return list(await session.scalars(select(Order.id).where(where).order_by(Order.id.desc())))
+    return list(found)
+
+
+# Prebuilt: every inbound message runs one of these (docs/inbox.md, "Hot path").
+_EXECUTOR_JOBS = (
+    select(Order.id)
+    .where(Order.executor_id == bindparam("executor"), Order.status.in_(ACTIVE_JOB_STATUSES))
+    .order_by(Order.id.desc())
+)
+_CLIENT_ORDERS = (
+    select(Order.id)
+    .where(Order.client_id == bindparam("client"), Order.status.not_in(CLIENT_CLOSED))
+    .order_by(Order.id.desc())
+)
 
 
 async def _destination(
@@ -238,7 +319,7 @@ async def _order_side(
 async def _hold_and_ask(
     session: AsyncSession,
     identity: ChannelIdentity,
-    event: InboundEvent,
+    event_id: int,
     order_ids: tuple[int, ...],
 ) -> None:
     """Keep the message aside and ask which order it is about; `_file_held` files it."""
@@ -247,7 +328,7 @@ async def _hold_and_ask(
         state = state or DialogState(identity_id=identity.id)
         state.flow, state.step, state.data = CHOOSE_ORDER_FLOW, "ask", {"held": []}
         session.add(state)
-    state.data = {"held": [*state.data.get("held", []), event.id], "orders": list(order_ids)}
+    state.data = {"held": [*state.data.get("held", []), event_id], "orders": list(order_ids)}
     orders = (await session.scalars(select(Order).where(Order.id.in_(order_ids)))).all()
     buttons = tuple(
         (
@@ -270,10 +351,6 @@ async def _hold_and_ask(
     )
 
 
-def _order_label(order: Order) -> str:
-    return f"№{order.number} {order.title}".strip()[:60]
-
-
 async def _file_held(session: AsyncSession, identity: ChannelIdentity, order_id: int) -> None:
     state = await session.get(DialogState, identity.id)
     if state is None or state.flow != CHOOSE_ORDER_FLOW:
@@ -288,3 +365,42 @@ async def _file_held(session: AsyncSession, identity: ChannelIdentity, order_id:
         message = await _file(session, conversation, identity, incoming_from_json(event.payload))
         event.message_id = message.id
     await session.delete(state)
+
+
+async def _insert_event(session: AsyncSession, incoming: Incoming) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new event's id, or None for a
+    duplicate. A concurrent insert of the same event waits for the first one's transaction."""
+    statement = _insert_event_statement(session.get_bind().dialect.name)
+    values = {
+        "channel": incoming.channel,
+        "external_id": incoming.message_id,
+        "payload": incoming_to_json(incoming),
+        "received_at": utcnow(),
+    }
+    event_id: int | None = (await session.execute(statement, values)).scalar_one_or_none()
+    return event_id
+
+
+_EVENTS = cast(Table, InboundEvent.__table__)
+
+
+@functools.cache
+def _insert_event_statement(dialect: str) -> ReturningInsert[Any]:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(_EVENTS)
+        .values(attempts=0)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(_EVENTS.c.id)
+    )
+
+
+_MARK_PROCESSED = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id == bindparam("event"))
+    .values(
+        processed_at=bindparam("processed_at"),
+        message_id=bindparam("message"),
+        attempts=_EVENTS.c.attempts + 1,
+    )
+)

@@ -48,8 +48,8 @@ async def reply(
     message = await add_message(
         session, conversation, Direction.OUT, text, channel=identity.channel,
         identity_id=identity.id, author_user_id=author_user_id, files=files,
+        delivery_status=DeliveryStatus.QUEUED,
     )  # fmt: skip
-    message.delivery_status = DeliveryStatus.QUEUED
     outgoing = Outgoing(
         channel=identity.channel,
         chat_id=identity.chat_id or identity.external_id,

@@ -5,7 +5,6 @@ exit 2 for bad settings or arguments, 1 for a failed task."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -18,6 +17,7 @@ import sqlalchemy.exc
 from core.i18n import gettext
 from core.models import StaffRole
 from core.staff import StaffError, create_user
+from runtime import eventloop
 from runtime.bootstrap import Container, bootstrap
 from runtime.check import check, report
 from runtime.demo import DemoRefused, fill_demo
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, args.serves)
     command: Command = args.command
     try:
-        return asyncio.run(command(args, settings))
+        return eventloop.run(command(args, settings))
     except CommandError as exc:
         return _fail(str(exc), exc.exit_code)
     except StaffError as exc:

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -31,6 +31,8 @@ HEARTBEAT_KEY = "worker.heartbeat"
 HEARTBEAT_INTERVAL = 30.0
 RESTART_DELAY_FIRST = 1.0
 RESTART_DELAY_MAX = 60.0
+INBOUND_RETRY_INTERVAL = 60.0
+MAX_INBOUND_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +65,23 @@ async def _relay_wakes(wakes: AsyncIterator[object], wake: asyncio.Event) -> Non
 
 
 async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:
-    """At start-up, process inbound events stored but never processed (a crash, a restart)."""
-    recovered = await Receiver(container.sessions, container.publisher).process_pending()
+    """Process inbound events stored but never processed: at start-up those left by a crash,
+    then, every minute, those whose processing failed (a database hiccup, a flow bug since
+    fixed), until MAX_INBOUND_ATTEMPTS; a provider's retry of such an event is a duplicate,
+    so nothing else would ever pick it up."""
+    receiver = Receiver(container.sessions, container.publisher)
+    recovered = await receiver.process_pending(max_attempts=MAX_INBOUND_ATTEMPTS)
     if recovered:
         log.info("processed %d inbound events left from before the restart", recovered)
-    await stop.wait()
+    while not stop.is_set():
+        await sleep_unless_stopped(stop, INBOUND_RETRY_INTERVAL)
+        # Older than a minute: an event being processed right now is left to its receiver.
+        cutoff = utcnow() - timedelta(seconds=INBOUND_RETRY_INTERVAL)
+        retried = await receiver.process_pending(
+            received_before=cutoff, max_attempts=MAX_INBOUND_ATTEMPTS
+        )
+        if retried:
+            log.info("processed %d inbound events on a later attempt", retried)
 
 
 # The registry: later issues add IMAP listeners and the scheduler.

@@ -3,13 +3,17 @@ and the four chat threading rules."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import exchange, orders
+from core.db import utcnow
 from core.events import DomainEvent, LocalPublisher
 from core.models import ChannelIdentity, Client, Order
 from core.transitions import Actor
@@ -248,3 +252,73 @@ async def test_the_same_verified_phone_on_two_channels_is_one_client(
     async with sessions() as session:
         owners = set(await session.scalars(select(ChannelIdentity.client_id)))
     assert len(owners) == 1
+
+
+async def test_a_burst_shares_transactions_and_files_every_message_once(
+    sessions: async_sessionmaker[AsyncSession], published: Published
+) -> None:
+    commits: list[int] = []
+
+    class CountingPublisher:
+        async def publish(self, events: Sequence[DomainEvent]) -> None:
+            commits.append(len(events))
+            await published.publisher.publish(events)
+
+    receiver = Receiver(sessions, CountingPublisher())
+    burst = [incoming(sender=str(200 + i % 5), text=f"сообщение {i}") for i in range(30)]
+    burst.append(burst[3])  # a provider's retry arriving in the same burst
+    results = await asyncio.gather(*(receiver.receive(e) for e in burst))
+
+    # Concurrent batches may commit in either order, so either copy may be the duplicate.
+    assert [i for i, result in enumerate(results) if result is None] in ([3], [30])
+    assert sorted(await _messages(sessions)) == sorted((f"сообщение {i}", 0) for i in range(30))
+    assert sum(commits) == 30 and len(commits) < 30  # fewer transactions than messages
+
+
+async def test_one_bad_event_in_a_burst_spoils_nothing_else(
+    sessions: async_sessionmaker[AsyncSession], published: Published
+) -> None:
+    async def fussy(_: AsyncSession, __: ChannelIdentity, event: Incoming) -> bool:
+        if event.text == "сломай":
+            raise RuntimeError("flow bug")
+        return False
+
+    receiver = Receiver(sessions, published.publisher, dialog=fussy)
+    burst = [incoming(sender=str(200 + i % 5), text=f"сообщение {i}") for i in range(30)]
+    burst.insert(10, incoming(sender="299", text="сломай"))
+    results = await asyncio.gather(*(receiver.receive(e) for e in burst), return_exceptions=True)
+
+    assert [i for i, r in enumerate(results) if isinstance(r, BaseException)] == [10]
+    assert isinstance(results[10], RuntimeError)
+    assert sorted(await _messages(sessions)) == sorted((f"сообщение {i}", 0) for i in range(30))
+    async with sessions() as session:
+        failed = (
+            await session.scalars(select(InboundEvent).where(InboundEvent.error.is_not(None)))
+        ).all()
+    assert [(e.payload["text"], e.processed_at) for e in failed] == [("сломай", None)]
+    created = [e for e in published.events if isinstance(e, MessageCreated)]
+    assert len(created) == 30
+
+
+async def test_recovery_skips_an_event_that_fails_again_and_gives_up_after_max_attempts(
+    sessions: async_sessionmaker[AsyncSession], published: Published
+) -> None:
+    async def fussy(_: AsyncSession, __: ChannelIdentity, event: Incoming) -> bool:
+        if event.text == "сломай":
+            raise RuntimeError("flow bug")
+        return False
+
+    receiver = Receiver(sessions, published.publisher, dialog=fussy)
+    with pytest.raises(RuntimeError):
+        await receiver.receive(incoming(text="сломай"))  # attempt 1
+    await receiver.store(incoming(text="после сбоя"))
+
+    later = utcnow() + timedelta(minutes=1)
+    assert await receiver.process_pending(received_before=utcnow() - timedelta(hours=1)) == 0
+    assert await receiver.process_pending(received_before=later, max_attempts=3) == 1  # 2
+    assert await receiver.process_pending(max_attempts=3) == 0  # attempt 3
+    assert await receiver.process_pending(max_attempts=3) == 0  # not tried any more
+    async with sessions() as session:
+        poison = await session.scalar(select(InboundEvent).where(InboundEvent.error.is_not(None)))
+    assert poison is not None and (poison.attempts, poison.processed_at) == (3, None)
+    assert await _messages(sessions) == [("после сбоя", 0)]
