@@ -26,6 +26,10 @@ from core.i18n import N_, gettext
 from core.models import ChannelIdentity
 from core.uow import UnitOfWork
 from inbox.channel import (
+    BAD_ADDRESS,
+    BLOCKED_BY_USER,
+    FILE_TOO_LARGE,
+    MESSAGE_TOO_LONG,
     ChannelRegistry,
     DeliveryReceipt,
     Outgoing,
@@ -49,6 +53,22 @@ from inbox.ratelimit import TELEGRAM_BOT, TELEGRAM_CHAT, VK_COMMUNITY, Limits, R
 log = logging.getLogger(__name__)
 
 NOT_DELIVERED = N_("Message not delivered: {reason}")
+# Permanent failures that say something about the person, not about this one message:
+# only these mark the identity unreachable (a stale button that can no longer be edited,
+# or a file missing from the store, does not).
+ABOUT_THE_PERSON = frozenset({BLOCKED_BY_USER, BAD_ADDRESS})
+REASON_LABELS = {
+    BLOCKED_BY_USER: N_("the recipient has blocked the bot"),
+    BAD_ADDRESS: N_("the address does not exist"),
+    MESSAGE_TOO_LONG: N_("the message is too long for this channel"),
+    FILE_TOO_LARGE: N_("the file is too large for this channel"),
+}
+
+
+def describe_reason(reason: str, locale: str | None = None) -> str:
+    """A delivery failure reason as the manager reads it."""
+    label = REASON_LABELS.get(reason)
+    return gettext(label, locale) if label else reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +176,8 @@ class Dispatcher:
         try:
             receipt = await self.registry.get(outgoing.channel).send(outgoing)
         except PermanentError as error:
-            await self._give_up(item_id, error.reason, unreachable=True)
+            unreachable = error.reason in ABOUT_THE_PERSON
+            await self._give_up(item_id, error.reason, unreachable=unreachable)
         except RetryableError as error:
             await self._retry(item_id, error.reason, error.retry_after)
         except Exception as error:  # an adapter bug or a missing channel: retry, then fail
@@ -211,7 +232,7 @@ class Dispatcher:
                 message.delivery_error = reason[:500]
                 conversation = await session.get(Conversation, message.conversation_id)
                 assert conversation is not None
-                note = gettext(NOT_DELIVERED).format(reason=reason)
+                note = gettext(NOT_DELIVERED).format(reason=describe_reason(reason))
                 await add_message(session, conversation, Direction.SYSTEM, note)
             _changed(session, item)
             await uow.commit()

@@ -143,7 +143,7 @@ async def test_a_permanent_failure_marks_the_identity_unreachable_and_tells_the_
     (item,) = await _items(sessions)
     assert (item.status, item.last_error) == (OutboxStatus.FAILED, BLOCKED_BY_USER)
     assert identity is not None and not identity.reachable
-    assert notes == ["Сообщение не доставлено: blocked_by_user"]
+    assert notes == ["Сообщение не доставлено: получатель заблокировал бота"]
     assert failed is not None and failed.delivery_status is DeliveryStatus.FAILED
 
     async with sessions() as session:
@@ -248,3 +248,16 @@ async def test_sends_to_one_telegram_chat_are_spaced_by_its_rate_limit(
     while await worker.run_once():
         pass
     assert telegram.sent_at == [0.0, 1.0, 2.0]  # Telegram: one message per second per chat
+
+
+async def test_a_permanent_failure_about_the_message_leaves_the_person_reachable(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    await _replies(sessions, "Кнопки устарели")
+    channel.fail_next(PermanentError("message_gone", "message to edit not found"))
+    await dispatcher(sessions, channel, clock).run_once()
+    async with sessions() as session:
+        identity = await session.scalar(select(ChannelIdentity))
+    (item,) = await _items(sessions)
+    assert (item.status, item.last_error) == (OutboxStatus.FAILED, "message_gone")
+    assert identity is not None and identity.reachable
