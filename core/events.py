@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
 
 _PENDING_KEY = "pult.pending_events"
+_REACTED_KEY = "pult.reacted_events"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +57,20 @@ class EventPublisher(Protocol):
     async def publish(self, events: Sequence[DomainEvent]) -> None: ...
 
 
+# Runs inside the transaction, before commit, for every recorded event: what it writes (an
+# outgoing notice, a manager alert) commits with the change that caused it, or not at all.
+Reaction = Callable[[AsyncSession, DomainEvent], Awaitable[None]]
+
+# Reactions may record events that have reactions of their own; a chain longer than this
+# is a loop in the rules.
+MAX_REACTION_ROUNDS = 8
+
+
+@runtime_checkable
+class ReactingPublisher(EventPublisher, Protocol):
+    async def react(self, session: AsyncSession) -> None: ...
+
+
 def record(session: AsyncSession, event: DomainEvent) -> None:
     """Remember an event until the session's transaction commits."""
     session.info.setdefault(_PENDING_KEY, []).append(event)
@@ -63,11 +78,28 @@ def record(session: AsyncSession, event: DomainEvent) -> None:
 
 def take_pending(session: AsyncSession) -> list[DomainEvent]:
     events: list[DomainEvent] = session.info.pop(_PENDING_KEY, [])
+    session.info.pop(_REACTED_KEY, None)
     return events
 
 
 def discard_pending(session: AsyncSession) -> None:
     session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_REACTED_KEY, None)
+
+
+async def run_reactions(session: AsyncSession, reactions: Sequence[Reaction]) -> None:
+    """Give every event recorded on the session, including those recorded by reactions,
+    to every reaction, once."""
+    for _ in range(MAX_REACTION_ROUNDS):
+        pending: list[DomainEvent] = session.info.get(_PENDING_KEY, [])
+        done: int = session.info.get(_REACTED_KEY, 0)
+        if done >= len(pending):
+            return
+        session.info[_REACTED_KEY] = len(pending)
+        for event in pending[done:]:
+            for reaction in reactions:
+                await reaction(session, event)
+    raise RuntimeError("reactions keep recording events: a loop in the rules")
 
 
 class LocalPublisher:
@@ -76,9 +108,19 @@ class LocalPublisher:
 
     def __init__(self) -> None:
         self._subscribers: list[Callable[[DomainEvent], Awaitable[None]]] = []
+        self._reactions: list[Reaction] = []
 
     def subscribe(self, handler: Callable[[DomainEvent], Awaitable[None]]) -> None:
+        """Called after commit, for each event."""
         self._subscribers.append(handler)
+
+    def add_reaction(self, reaction: Reaction) -> None:
+        """Called inside the transaction, before commit, for each event."""
+        self._reactions.append(reaction)
+
+    async def react(self, session: AsyncSession) -> None:
+        if self._reactions:
+            await run_reactions(session, self._reactions)
 
     async def publish(self, events: Sequence[DomainEvent]) -> None:
         for event in events:

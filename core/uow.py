@@ -1,4 +1,5 @@
-"""Unit of work: one session, one transaction; domain events leave only after commit."""
+"""Unit of work: one session, one transaction; reactions to the recorded domain events run
+just before commit (their writes commit with the cause); events leave only after commit."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.events import EventPublisher, discard_pending, take_pending
+from core.events import EventPublisher, ReactingPublisher, discard_pending, take_pending
 
 
 class UnitOfWork:
@@ -48,6 +49,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         session = self.session
+        if isinstance(self._publisher, ReactingPublisher):
+            await self._publisher.react(session)
         await session.commit()
         events = take_pending(session)
         if events:
