@@ -126,3 +126,54 @@ class LocalPublisher:
         for event in events:
             for handler in self._subscribers:
                 await handler(event)
+
+
+# --- payments (core/payments.py) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentReceived(DomainEvent):
+    """Money for a client was booked: bots thank the client, managers see large payments.
+    `method` "balance" means the client's own balance paid: no new money came in."""
+
+    payment_id: int
+    order_id: int | None
+    client_id: int | None
+    amount: int
+    currency: str
+    method: str
+    provider: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentCanceled(DomainEvent):
+    """The provider canceled a pending payment (the client gave up, the bank declined):
+    no money moved; the bot can offer to pay again."""
+
+    payment_id: int
+    order_id: int | None
+    client_id: int | None
+    amount: int
+    currency: str
+    method: str
+    provider: str
+
+
+# --- executors' applications (core/applications.py) --------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutorApproved(DomainEvent):
+    """A manager approved an applicant: the feed may offer them jobs; the bot tells them."""
+
+    executor_id: int
+    by_user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutorRejected(DomainEvent):
+    """A manager turned an application down (the executor is blocked); the bot tells them."""
+
+    executor_id: int
+    reason: str = ""
+    by_user_id: int | None = None
