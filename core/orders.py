@@ -154,8 +154,12 @@ async def start_work(session: AsyncSession, order: Order, actor: Actor) -> Plan:
     return await transition(session, order, actor, Action.START_WORK)
 
 
-async def advance_step(session: AsyncSession, order: Order, actor: Actor) -> Plan:
-    return await transition(session, order, actor, Action.ADVANCE)
+async def advance_step(
+    session: AsyncSession, order: Order, actor: Actor, data: dict[str, Any] | None = None
+) -> Plan:
+    """Move to the kind's next execution step; `data` (a driver's ETA) is kept in the audit
+    event, where the status notice to the client reads it."""
+    return await transition(session, order, actor, Action.ADVANCE, data=data)
 
 
 async def submit_result(

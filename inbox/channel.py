@@ -1,10 +1,11 @@
 """The channel port: what every adapter (Telegram, Viber, VK, e-mail, site chat) turns its
 traffic into (`Incoming`), what it is asked to send (`Outgoing`), what it answers
-(`DeliveryReceipt`), and the classified errors the outbox dispatcher acts on."""
+(`DeliveryReceipt`), the classified errors the outbox dispatcher acts on, and how the bytes
+of a file someone sent are fetched (`FileSource`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -163,6 +164,18 @@ class Channel(Protocol):
     def capabilities(self) -> frozenset[Capability]: ...
 
     async def send(self, message: Outgoing) -> DeliveryReceipt: ...
+
+
+@runtime_checkable
+class FileSource(Protocol):
+    """An adapter that can fetch what people send it (the channel object itself, for
+    channels whose files are fetched by reference, like Telegram's file ids)."""
+
+    async def download(self, file: IncomingFile, *, max_bytes: int) -> AsyncIterator[bytes]:
+        """The file's bytes as a stream. Raises `inbox.files.FileTooLarge` (before or while
+        streaming) once the file is over `max_bytes` or over what the channel will serve;
+        network errors pass through (the reference stays valid: fetch again later)."""
+        ...
 
 
 class ChannelRegistry:

@@ -1,13 +1,14 @@
 """Who is writing: find the channel identity of an inbound sender, or create it; an unknown
 sender becomes a lead client; identities with the same verified phone or e-mail on two
-channels are one client."""
+channels are one client. And who can no longer be written to: a person who blocked the bot
+is unreachable on that chat until they write again."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
@@ -47,6 +48,9 @@ async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity
         identity.last_seen_at = now
     if incoming.chat_id and identity.chat_id != incoming.chat_id:
         identity.chat_id = incoming.chat_id
+    if not identity.reachable:
+        # Whoever writes to us can be written to again (they unblocked the bot).
+        identity.reachable, identity.unreachable_reason = True, None
     proved_phone = incoming.contact is not None and incoming.contact.own
     if proved_phone:
         assert incoming.contact is not None
@@ -103,3 +107,26 @@ async def _merge_into_known_client(session: AsyncSession, identity: ChannelIdent
     known = await _client_by_verified_contact(session, identity)
     if known is not None and known.id != identity.client_id:
         identity.client_id = known.id
+
+
+async def mark_unreachable(
+    session: AsyncSession, channel: str, chat_id: str, reason: str
+) -> list[ChannelIdentity]:
+    """Mark the identities that talk to us on `chat_id` unreachable (replies skip them)
+    and return those that were reachable until now. The channel reports it, e.g. Telegram's
+    notice that a person blocked the bot (reason `blocked_by_user`)."""
+    found = await session.scalars(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.reachable.is_(True),
+            or_(
+                ChannelIdentity.chat_id == chat_id,
+                and_(ChannelIdentity.chat_id.is_(None), ChannelIdentity.external_id == chat_id),
+            ),
+        )
+    )
+    changed = list(found)
+    for identity in changed:
+        identity.reachable, identity.unreachable_reason = False, reason
+    await session.flush()
+    return changed

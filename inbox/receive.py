@@ -10,14 +10,18 @@ nothing: the provider delivers the event again. If handling raises, the transact
 back and the raw event is stored on its own with the error, to be processed again by
 `process_pending()` at start-up. `store()` + `process()` are the two halves for a caller
 that must acknowledge before processing: an event stored but not processed (a crash in
-between) is processed at start-up. Nothing is lost, nothing doubles."""
+between) is processed at start-up. Nothing is lost, nothing doubles.
+
+Files a message carries are fetched before the transaction opens (a download must not hold
+the database) and attached to the message inside it; a file over the size limit does not
+stop the message: it is filed without that file, with a note for the manager."""
 
 from __future__ import annotations
 
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -34,6 +38,7 @@ from core.models import ChannelIdentity, Order, OrderStatus
 from core.uow import UnitOfWork
 from inbox import conversations, threading
 from inbox.channel import Button, Incoming, IncomingFile, Location, Outgoing, SharedContact
+from inbox.files.inbound import InboundFiles, Owner, Prefetched
 from inbox.group_commit import GroupCommit
 from inbox.models import (
     Conversation,
@@ -81,6 +86,14 @@ class Received:
     message_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """An event on its way into a transaction, with the files fetched for it beforehand."""
+
+    incoming: Incoming
+    prefetched: Prefetched = field(default_factory=dict)
+
+
 class Receiver:
     def __init__(
         self,
@@ -88,12 +101,15 @@ class Receiver:
         publisher: EventPublisher,
         dialog: DialogHook | None = None,
         *,
+        files: InboundFiles | None = None,
         batch_limit: int = 50,
     ) -> None:
         self._sessions = sessions
         self._publisher = publisher
         self._dialog = dialog
-        self._group: GroupCommit[Incoming, Received | None] = GroupCommit(
+        # Without it, messages are filed without their files (tests of other things).
+        self._files = files
+        self._group: GroupCommit[_Arrival, Received | None] = GroupCommit(
             self._receive_batch, self._receive_one, limit=batch_limit
         )
 
@@ -101,29 +117,34 @@ class Receiver:
         """Store and process one event; None when it was a duplicate. Events arriving at
         the same moment share a transaction (inbox/group_commit.py); one that fails is
         stored on its own with the error and its caller gets the exception."""
-        return await self._group.submit(incoming)
+        prefetched: Prefetched = {}
+        if self._files is not None and incoming.files:
+            prefetched = await self._files.prefetch(incoming)
+        return await self._group.submit(_Arrival(incoming, prefetched))
 
-    async def _receive_batch(self, batch: list[Incoming]) -> list[Received | None]:
+    async def _receive_batch(self, batch: list[_Arrival]) -> list[Received | None]:
         async with UnitOfWork(self._sessions, self._publisher) as uow:
             results: list[Received | None] = []
-            for incoming in batch:
+            for arrival in batch:
+                incoming = arrival.incoming
                 event_id = await _insert_event(uow.session, incoming)
                 if event_id is None:
                     log.info("duplicate %s event %s ignored", incoming.channel, incoming.message_id)
                     results.append(None)
                 else:
-                    results.append(await self._finish(uow.session, event_id, incoming))
+                    results.append(await self._finish(uow.session, event_id, arrival))
             await uow.commit()
             return results
 
-    async def _receive_one(self, incoming: Incoming) -> Received | None:
+    async def _receive_one(self, arrival: _Arrival) -> Received | None:
+        incoming = arrival.incoming
         try:
             async with UnitOfWork(self._sessions, self._publisher) as uow:
                 event_id = await _insert_event(uow.session, incoming)
                 if event_id is None:
                     log.info("duplicate %s event %s ignored", incoming.channel, incoming.message_id)
                     return None
-                received = await self._finish(uow.session, event_id, incoming)
+                received = await self._finish(uow.session, event_id, arrival)
                 await uow.commit()
                 return received
         except Exception as exc:
@@ -169,13 +190,13 @@ class Receiver:
                 return None
             if event.processed_at is not None:
                 return Received(event.id, event.message_id)
-            incoming = incoming_from_json(event.payload)
-            received = await self._finish(uow.session, event.id, incoming)
+            arrival = _Arrival(incoming_from_json(event.payload))
+            received = await self._finish(uow.session, event.id, arrival)
             await uow.commit()
             return received
 
-    async def _finish(self, session: AsyncSession, event_id: int, incoming: Incoming) -> Received:
-        message = await self._handle(session, event_id, incoming)
+    async def _finish(self, session: AsyncSession, event_id: int, arrival: _Arrival) -> Received:
+        message = await self._handle(session, event_id, arrival)
         received = Received(event_id, message.id if message else None)
         # Core, not the unit of work: the recovery path holds the row as an ORM object,
         # which is not read again after this.
@@ -208,8 +229,9 @@ class Receiver:
         return done
 
     async def _handle(
-        self, session: AsyncSession, event_id: int, incoming: Incoming
+        self, session: AsyncSession, event_id: int, arrival: _Arrival
     ) -> Message | None:
+        incoming = arrival.incoming
         identity = await identify(session, incoming)
         if identity.user_id is not None:
             return None  # staff writing to the bot: alerts are outbound only
@@ -217,7 +239,7 @@ class Receiver:
             return None
         chosen = threading.parse_choice(incoming.button)
         if chosen is not None:
-            await _file_held(session, identity, chosen)
+            await self._file_held(session, identity, chosen)
             return None
         decision = threading.decide(
             await _replied_conversation(session, identity, incoming),
@@ -227,23 +249,56 @@ class Receiver:
             await _hold_and_ask(session, identity, event_id, decision.order_ids)
             return None
         conversation = await _destination(session, identity, decision)
-        return await _file(session, conversation, identity, incoming)
+        return await self._file(session, conversation, identity, arrival)
 
+    async def _file(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        identity: ChannelIdentity,
+        arrival: _Arrival,
+    ) -> Message:
+        """The message with its files; a note after it for each file that did not come."""
+        incoming = arrival.incoming
+        attached = None
+        if self._files is not None and incoming.files:
+            owner = Owner(conversation.order_id, identity.client_id, identity.executor_id)
+            attached = await self._files.attach(session, incoming, arrival.prefetched, owner=owner)
+        message = await conversations.add_message(
+            session,
+            conversation,
+            Direction.IN,
+            incoming.text or "",
+            channel=incoming.channel,
+            identity_id=identity.id,
+            author_client_id=identity.client_id,
+            author_executor_id=identity.executor_id,
+            external_id=incoming.message_id,
+            files=attached.files if attached else None,
+        )
+        for note in attached.notes if attached else ():
+            await conversations.add_message(session, conversation, Direction.SYSTEM, note)
+        return message
 
-async def _file(
-    session: AsyncSession, conversation: Conversation, identity: ChannelIdentity, incoming: Incoming
-) -> Message:
-    return await conversations.add_message(
-        session,
-        conversation,
-        Direction.IN,
-        incoming.text or "",
-        channel=incoming.channel,
-        identity_id=identity.id,
-        author_client_id=identity.client_id,
-        author_executor_id=identity.executor_id,
-        external_id=incoming.message_id,
-    )
+    async def _file_held(
+        self, session: AsyncSession, identity: ChannelIdentity, order_id: int
+    ) -> None:
+        """File the messages held while the sender was asked which order they are about.
+        Their files were not fetched ahead (they were not filed then): `attach` fetches."""
+        state = await session.get(DialogState, identity.id)
+        if state is None or state.flow != CHOOSE_ORDER_FLOW:
+            return  # a stale button: nothing is waiting
+        if order_id not in state.data.get("orders", []):
+            return  # not one of the orders offered to this person
+        conversation = await _order_side(session, identity, order_id)
+        for event_id in state.data.get("held", []):
+            event = await session.get(InboundEvent, event_id)
+            if event is None:
+                continue
+            held = _Arrival(incoming_from_json(event.payload))
+            message = await self._file(session, conversation, identity, held)
+            event.message_id = message.id
+        await session.delete(state)
 
 
 async def _replied_conversation(
@@ -349,22 +404,6 @@ async def _hold_and_ask(
             buttons=buttons,
         ),
     )
-
-
-async def _file_held(session: AsyncSession, identity: ChannelIdentity, order_id: int) -> None:
-    state = await session.get(DialogState, identity.id)
-    if state is None or state.flow != CHOOSE_ORDER_FLOW:
-        return  # a stale button: nothing is waiting
-    if order_id not in state.data.get("orders", []):
-        return  # not one of the orders offered to this person
-    conversation = await _order_side(session, identity, order_id)
-    for event_id in state.data.get("held", []):
-        event = await session.get(InboundEvent, event_id)
-        if event is None:
-            continue
-        message = await _file(session, conversation, identity, incoming_from_json(event.payload))
-        event.message_id = message.id
-    await session.delete(state)
 
 
 async def _insert_event(session: AsyncSession, incoming: Incoming) -> int | None:

@@ -1,5 +1,6 @@
 """Composition root: the one place that picks implementations (SQLite or PostgreSQL, Redis
-or none, the event publisher) from the settings. Tests build the app the same way."""
+or none, the event publisher, the channels) from the settings. Tests build the app the same
+way."""
 
 from __future__ import annotations
 
@@ -8,23 +9,32 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bots.payments import FakePaymentProvider, ManualPaymentProvider, PaymentProviders
 from core.events import DomainEvent, LocalPublisher
 from core.uow import UnitOfWork
+from handlers.engine import Dialogs
+from handlers.reactions import reactions
+from handlers.services import Services
 from inbox.bus import BusPublisher, EventBus, MemoryBus, RedisBus
 from inbox.channel import ChannelRegistry
 from inbox.events import OutboxQueued
 from inbox.files import FileStore, LocalFileStore
+from inbox.files.inbound import InboundFiles
 from inbox.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from inbox.receive import DialogHook, Receiver
 from runtime.database import create_engine, session_factory
 from runtime.settings import Settings
 from runtime.worker import read_heartbeat
 from webapp.services import HealthCheck
+
+if TYPE_CHECKING:
+    from runtime.telegram import TelegramRuntime
 
 # Short enough that a dead Redis shows up in /healthz, long enough for a busy network.
 REDIS_CONNECT_TIMEOUT = 3.0
@@ -52,7 +62,13 @@ class Container:
     bus: EventBus
     rate_limiter: RateLimiter
     files: FileStore
+    inbound_files: InboundFiles
+    payments: PaymentProviders
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
+    # The installation's bot, when PULT_TELEGRAM_TOKEN is set.
+    telegram: TelegramRuntime | None = None
+    # Every inbound event of this process goes through it (set by `bootstrap`).
+    receiver: Receiver = field(init=False)
     # Set when something was queued in this process; the dispatcher sleeps until then.
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
@@ -70,6 +86,8 @@ class Container:
         return await read_heartbeat(self.sessions)
 
     async def close(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.close()
         await self.bus.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -79,6 +97,8 @@ class Container:
 async def bootstrap(settings: Settings) -> Container:
     engine = create_engine(settings.database_url)
     redis = _redis_client(settings.redis_url)
+    files = LocalFileStore(settings.data_dir / "files", max_size=settings.max_file_size)
+    channels = ChannelRegistry()
     container = Container(
         settings=settings,
         engine=engine,
@@ -87,8 +107,23 @@ async def bootstrap(settings: Settings) -> Container:
         redis=redis,
         bus=_event_bus(settings.redis_url),
         rate_limiter=_rate_limiter(redis),
-        files=LocalFileStore(settings.data_dir / "files", max_size=settings.max_file_size),
+        files=files,
+        inbound_files=InboundFiles(channels, files, settings.max_file_size),
+        channels=channels,
+        payments=_payment_providers(settings),
     )
+    # Inside every transaction, before commit: notices, the job feed, manager alerts.
+    for reaction in reactions(_flow_services(container)):
+        container.publisher.add_reaction(reaction)
+    container.receiver = Receiver(
+        container.sessions,
+        container.publisher,
+        _dialog_hook(container),
+        files=container.inbound_files,
+    )
+    if settings.telegram_token is not None:
+        container.telegram = _telegram(container)
+        channels.add(container.telegram.channel)
     # After every commit: wake this process's dispatcher, and tell other processes (the
     # panel's sockets, a separate worker's dispatcher) through the bus.
     container.publisher.subscribe(lambda event: _wake_dispatcher(container, event))
@@ -97,6 +132,38 @@ async def bootstrap(settings: Settings) -> Container:
     container.health_checks["database"] = lambda: _check_database(engine)
     container.health_checks["redis"] = lambda: _check_redis(redis)
     return container
+
+
+def _dialog_hook(container: Container) -> DialogHook:
+    """The dialog engine (handlers/), offered every inbound event first."""
+    return Dialogs(_flow_services(container))
+
+
+def _flow_services(container: Container) -> Services:
+    settings = container.settings
+    return Services(
+        payments=container.payments,
+        files=container.inbound_files,
+        public_url=settings.public_url,
+        tz=settings.tz,
+    )
+
+
+def _payment_providers(settings: Settings) -> PaymentProviders:
+    manual = ManualPaymentProvider()
+    if settings.payments == "fake":
+        return PaymentProviders(FakePaymentProvider(settings.base_url.rstrip("/")), manual)
+    return PaymentProviders(manual)
+
+
+def _telegram(container: Container) -> TelegramRuntime:
+    # Imported here, not at the top: aiogram takes seconds to import, and only an
+    # installation with a bot should pay for it (at every `pult` command).
+    from runtime.telegram import TelegramRuntime
+
+    return TelegramRuntime(
+        container.settings, container.files, container.receiver.receive, container.uow
+    )
 
 
 async def _wake_dispatcher(container: Container, event: DomainEvent) -> None:

@@ -31,6 +31,7 @@ async def check(settings: Settings) -> tuple[list[Finding], bool]:
             await _bounded("database", _database(container), settings.locale),
             await _bounded("redis", _redis(container), settings.locale),
             _data_dir(settings),
+            await _bounded("telegram", _telegram(container), settings.locale),
         ]
     finally:
         await container.close()
@@ -79,6 +80,19 @@ async def _redis(container: Container) -> Finding:
     if status == "not configured":
         return Finding("redis", True, gettext("not configured", container.settings.locale))
     return Finding("redis", True, gettext("reachable", container.settings.locale))
+
+
+async def _telegram(container: Container) -> Finding:
+    """The bot answers to its token (getMe); says how updates come in."""
+    locale = container.settings.locale
+    if container.telegram is None:
+        return Finding("telegram", True, gettext("not configured", locale))
+    username = await container.telegram.username()
+    if container.settings.telegram_mode == "webhook":
+        detail = gettext("@{bot}, updates by webhook", locale)
+    else:
+        detail = gettext("@{bot}, updates by long polling", locale)
+    return Finding("telegram", True, detail.format(bot=username))
 
 
 def _data_dir(settings: Settings) -> Finding:

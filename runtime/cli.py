@@ -5,6 +5,7 @@ exit 2 for bad settings or arguments, 1 for a failed task."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -12,11 +13,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.exceptions
+import sqlalchemy as sa
 import sqlalchemy.exc
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import gettext
-from core.models import StaffRole
-from core.staff import StaffError, create_user
+from core.models import StaffRole, User
+from core.staff import InvalidEmailError, StaffError, create_user, normalize_email
+from inbox.staff_link import issue_link_code
 from runtime import eventloop
 from runtime.bootstrap import Container, bootstrap
 from runtime.check import check, report
@@ -29,6 +33,7 @@ from runtime.settings import Settings, SettingsError, load_settings
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+BOT_NAME_TIMEOUT = 10.0
 
 # Failures to reach a database or Redis that the operator fixes outside Pult.
 _UNREACHABLE = (OSError, sqlalchemy.exc.DBAPIError, redis.exceptions.ConnectionError)
@@ -89,6 +94,11 @@ def _add_user_commands(commands: Any) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--password", help="omit to generate a one-time password")
     add.set_defaults(command=user_add)
+    link = actions.add_parser(
+        "link-telegram", help="a one-time code that links a Telegram account to a staff account"
+    )
+    link.add_argument("email")
+    link.set_defaults(command=user_link_telegram)
 
 
 def configure_logging(level: str, serves: bool) -> None:
@@ -136,6 +146,53 @@ async def user_add(args: argparse.Namespace, settings: Settings) -> int:
         print(gettext("One-time password: {password}", locale).format(password=password))
         print(gettext("The password must be changed at the first sign-in.", locale))
     return 0
+
+
+async def user_link_telegram(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a code the staff member sends to the bot (`/start CODE`) from their account."""
+    locale = settings.locale
+    if settings.telegram_token is None:
+        raise CommandError(
+            gettext("Telegram is not configured: set PULT_TELEGRAM_TOKEN", locale), exit_code=2
+        )
+    async with _migrated_container(settings) as container:
+        async with container.uow() as uow:
+            user = await _active_user(uow.session, args.email, locale)
+            code = await issue_link_code(uow.session, user)
+            await uow.commit()
+        bot_name = await _bot_username(container)
+    print(gettext("Link code for {email}: {code}", locale).format(email=user.email, code=code))
+    if bot_name:
+        how = gettext("Send /start {code} to @{bot} from the Telegram account to link.", locale)
+    else:
+        how = gettext("Send /start {code} to the bot from the Telegram account to link.", locale)
+    print(how.format(code=code, bot=bot_name))
+    print(gettext("The code works once, within 24 hours.", locale))
+    return 0
+
+
+async def _active_user(session: AsyncSession, email: str, locale: str) -> User:
+    try:
+        address = normalize_email(email)
+    except InvalidEmailError:
+        address = email.strip()
+    user = await session.scalar(sa.select(User).where(User.email == address))
+    if user is None or not user.is_active:
+        message = gettext("No active staff account with e-mail {email}", locale)
+        raise CommandError(message.format(email=address))
+    return user
+
+
+async def _bot_username(container: Container) -> str | None:
+    """The bot's @name for the instruction; None (a plainer instruction) if Telegram does
+    not answer: the code works all the same."""
+    assert container.telegram is not None
+    try:
+        async with asyncio.timeout(BOT_NAME_TIMEOUT):
+            return await container.telegram.username()
+    except Exception as error:
+        logging.getLogger(__name__).warning("Telegram did not say the bot's name: %s", error)
+        return None
 
 
 async def demo(args: argparse.Namespace, settings: Settings) -> int:

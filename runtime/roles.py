@@ -52,6 +52,7 @@ async def serve(settings: Settings, role: Role) -> int:
             await announce_owner(container)
         else:
             await warn_if_schema_outdated(container)
+        _say_telegram_mode(settings, role)
         if role.web:
             runner = await start_web(container)
         if role.worker:
@@ -97,8 +98,14 @@ async def warn_if_schema_outdated(container: Container) -> None:
 
 
 async def start_web(container: Container) -> web.AppRunner:
+    """Serve the web app; in Telegram webhook mode, with the webhook route, which is then
+    registered with Telegram once the app listens."""
     settings = container.settings
-    runner = web.AppRunner(create_app(container), shutdown_timeout=WEB_SHUTDOWN_TIMEOUT)
+    telegram = container.telegram if settings.telegram_mode == "webhook" else None
+    webhooks = [telegram.webhook_route()] if telegram is not None else []
+    runner = web.AppRunner(
+        create_app(container, webhooks=webhooks), shutdown_timeout=WEB_SHUTDOWN_TIMEOUT
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     try:
@@ -109,6 +116,8 @@ async def start_web(container: Container) -> web.AppRunner:
         raise CommandError(
             message.format(host=settings.http_host, port=settings.http_port, reason=exc.strerror)
         ) from None
+    if telegram is not None:
+        await telegram.register_webhook()  # only now: Telegram may deliver at once
     return runner
 
 
@@ -118,6 +127,16 @@ def _stop_on_signals() -> asyncio.Event:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     return stop
+
+
+def _say_telegram_mode(settings: Settings, role: Role) -> None:
+    mode = settings.telegram_mode
+    if mode == "off":
+        log.info("Telegram: off (PULT_TELEGRAM_TOKEN is not set)")
+    elif mode == "polling" and not role.worker:
+        log.info("Telegram: long polling runs in `pult worker`")
+    elif mode == "webhook" and not role.web:
+        log.info("Telegram: updates come to the webhook of `pult web`")
 
 
 def _say_running(settings: Settings, role: Role) -> None:

@@ -3,8 +3,11 @@ once at start-up so that a bad value stops the process with one clear line."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +34,16 @@ DEFAULT_MAX_FILE_MB = 50
 _DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 _POSTGRES_ALIASES = ("postgresql", "postgres")
 
+# What @BotFather hands out: the bot's numeric id, a colon, then the secret part.
+_TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+# What Telegram accepts as a webhook secret token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_SECRET_PURPOSE = b"pult telegram webhook secret"
+
+PAYMENTS = ("manual", "fake")
+
 SecretSource = Literal["set", "generated"]
+TelegramMode = Literal["off", "polling", "webhook"]
 
 
 class SettingsError(Exception):
@@ -53,6 +65,30 @@ class Settings:
     owner_email: str
     log_level: str
     max_file_mb: int = DEFAULT_MAX_FILE_MB
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_base: str | None = None
+    # As set; None means "derived from the secret key" (see `webhook_secret`).
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    # How clients pay: "manual" (a manager sends details and records the money) or "fake"
+    # (a pretend gateway page for demos and tests: anyone with the link can "pay").
+    payments: str = "manual"
+
+    @property
+    def telegram_mode(self) -> TelegramMode:
+        """How Telegram updates come in: not at all without a token, by webhook when the
+        web app has a public address, else by long polling in the worker."""
+        if self.telegram_token is None:
+            return "off"
+        return "webhook" if self.public_url else "polling"
+
+    @property
+    def webhook_secret(self) -> str:
+        """PULT_TELEGRAM_WEBHOOK_SECRET, else one derived from the secret key: stable across
+        restarts and the same in every web process, without one more thing to configure."""
+        if self.telegram_webhook_secret is not None:
+            return self.telegram_webhook_secret
+        digest = hmac.new(self.secret_key.encode(), WEBHOOK_SECRET_PURPOSE, hashlib.sha256)
+        return digest.hexdigest()
 
     @property
     def max_file_size(self) -> int:
@@ -86,6 +122,13 @@ class Settings:
             ("PULT_OWNER_EMAIL", self.owner_email),
             ("PULT_LOG_LEVEL", self.log_level),
             ("PULT_MAX_FILE_MB", str(self.max_file_mb)),
+            ("PULT_TELEGRAM_TOKEN", "set" if self.telegram_token else "-"),
+            ("PULT_PAYMENTS", self.payments),
+            ("PULT_TELEGRAM_API_BASE", self.telegram_api_base or "-"),
+            (
+                "PULT_TELEGRAM_WEBHOOK_SECRET",
+                "set" if self.telegram_webhook_secret else "derived from PULT_SECRET_KEY",
+            ),
         ]
 
 
@@ -111,7 +154,13 @@ def load_settings(
     locale = _choice("PULT_LOCALE", env.get("PULT_LOCALE", "ru").lower(), SUPPORTED_LOCALES)
     owner_email = _email(env.get("PULT_OWNER_EMAIL", "owner@pult.local"))
     log_level = _choice("PULT_LOG_LEVEL", env.get("PULT_LOG_LEVEL", "INFO").upper(), LOG_LEVELS)
+    payments = _choice("PULT_PAYMENTS", env.get("PULT_PAYMENTS", "manual").lower(), PAYMENTS)
     max_file_mb = _max_file_mb(env.get("PULT_MAX_FILE_MB", str(DEFAULT_MAX_FILE_MB)))
+    telegram_token = _optional(env, "PULT_TELEGRAM_TOKEN", _telegram_token)
+    telegram_api_base = _optional(env, "PULT_TELEGRAM_API_BASE", _telegram_api_base)
+    webhook_secret = _optional(env, "PULT_TELEGRAM_WEBHOOK_SECRET", _webhook_secret)
+    if telegram_token and public_url and telegram_api_base is None:
+        _check_webhook_url(public_url)
     # Touch the disk only once every other value is known to be good.
     _make_data_dir(data_dir)
     secret_key, secret_source = _secret_key(env.get("PULT_SECRET_KEY"), data_dir)
@@ -129,6 +178,10 @@ def load_settings(
         owner_email=owner_email,
         log_level=log_level,
         max_file_mb=max_file_mb,
+        telegram_token=telegram_token,
+        telegram_api_base=telegram_api_base,
+        telegram_webhook_secret=webhook_secret,
+        payments=payments,
     )
 
 
@@ -247,6 +300,43 @@ def _public_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(f"PULT_PUBLIC_URL: expected http(s)://HOST[/PATH], got {value!r}")
     return value.rstrip("/")
+
+
+def _telegram_token(value: str) -> str:
+    # The message never repeats the value: it is a secret.
+    if not _TELEGRAM_TOKEN.fullmatch(value):
+        raise SettingsError(
+            "PULT_TELEGRAM_TOKEN: expected the token @BotFather gave, like 123456789:AAE..."
+        )
+    return value
+
+
+def _telegram_api_base(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"PULT_TELEGRAM_API_BASE: expected http(s)://HOST[:PORT] of a Bot API server, "
+            f"got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def _webhook_secret(value: str) -> str:
+    if not _WEBHOOK_SECRET.fullmatch(value):
+        raise SettingsError(
+            "PULT_TELEGRAM_WEBHOOK_SECRET: expected 1-256 characters A-Z a-z 0-9 _ -"
+        )
+    return value
+
+
+def _check_webhook_url(public_url: str) -> None:
+    # api.telegram.org delivers webhooks over HTTPS only (a local Bot API server, named in
+    # PULT_TELEGRAM_API_BASE, also takes http://).
+    if urlsplit(public_url).scheme != "https":
+        raise SettingsError(
+            "PULT_PUBLIC_URL: Telegram delivers webhooks to https:// addresses only, "
+            f"got {public_url!r} (unset it to use long polling)"
+        )
 
 
 def _port(value: str) -> int:

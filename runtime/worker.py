@@ -1,7 +1,8 @@
 """The worker: long-running jobs supervised in one process until asked to stop.
 
 A job is `async def job(container, stop) -> None`: it loops until `stop` is set and then
-returns. Register it in `JOBS`; a job that crashes is logged and restarted with backoff."""
+returns. Register it in `JOBS` (and in `ONLY_WHEN` if it runs only with some settings); a
+job that crashes is logged and restarted with backoff."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from core.db import utcnow
 from core.models import Setting
 from inbox.bus import OUTBOX_WAKE
 from inbox.dispatcher import Dispatcher
-from inbox.receive import Receiver
 
 if TYPE_CHECKING:
     from runtime.bootstrap import Container
@@ -69,7 +69,7 @@ async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:
     then, every minute, those whose processing failed (a database hiccup, a flow bug since
     fixed), until MAX_INBOUND_ATTEMPTS; a provider's retry of such an event is a duplicate,
     so nothing else would ever pick it up."""
-    receiver = Receiver(container.sessions, container.publisher)
+    receiver = container.receiver
     recovered = await receiver.process_pending(max_attempts=MAX_INBOUND_ATTEMPTS)
     if recovered:
         log.info("processed %d inbound events left from before the restart", recovered)
@@ -84,12 +84,34 @@ async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:
             log.info("processed %d inbound events on a later attempt", retried)
 
 
+async def telegram_polling(container: Container, stop: asyncio.Event) -> None:
+    """Bring Telegram updates in by long polling (no PULT_PUBLIC_URL, so no webhook). One
+    poller per bot: Telegram answers a second one with 409 Conflict (retried, logged)."""
+    if container.telegram is not None:
+        await container.telegram.poll(stop)
+
+
 # The registry: later issues add IMAP listeners and the scheduler.
 JOBS: dict[str, Job] = {
     "heartbeat": heartbeat,
     "outbox": outbox,
     "inbound_recovery": inbound_recovery,
+    "telegram_polling": telegram_polling,
 }
+
+# Jobs that run only with some settings; the others always run.
+ONLY_WHEN: dict[str, Callable[[Container], bool]] = {
+    "telegram_polling": lambda container: container.settings.telegram_mode == "polling",
+}
+
+
+def jobs_for(container: Container) -> dict[str, Job]:
+    """The jobs this container's settings call for."""
+    return {
+        name: job
+        for name, job in JOBS.items()
+        if name not in ONLY_WHEN or ONLY_WHEN[name](container)
+    }
 
 
 async def run_worker(
@@ -98,8 +120,9 @@ async def run_worker(
     jobs: Mapping[str, Job] | None = None,
     restart_delay: float = RESTART_DELAY_FIRST,
 ) -> None:
-    """Run every job (default: all of JOBS) until `stop` is set and each has returned."""
-    selected = JOBS if jobs is None else jobs
+    """Run every job (default: those of JOBS the settings call for) until `stop` is set and
+    each has returned."""
+    selected = jobs_for(container) if jobs is None else jobs
     log.info("worker started: %s", ", ".join(selected) or "no jobs")
     async with asyncio.TaskGroup() as group:
         for name, job in selected.items():

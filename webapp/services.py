@@ -7,6 +7,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
+from bots.payments import PaymentProviders
+from core.uow import UnitOfWork
+
 HealthCheck = Callable[[], Awaitable[str]]
 """Returns a short status ("ok", "not configured") or raises when the dependency is down."""
 
@@ -20,6 +23,11 @@ class WebServices(Protocol):
 
     @property
     def health_checks(self) -> Mapping[str, HealthCheck]: ...
+
+    @property
+    def payments(self) -> PaymentProviders: ...
+
+    def uow(self) -> UnitOfWork: ...
 
     async def last_heartbeat(self) -> datetime | None:
         """When a worker last proved it was alive, or None if never."""

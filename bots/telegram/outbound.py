@@ -1,10 +1,12 @@
 """The Telegram channel's outbound half: renders an `Outgoing`, reads its files from the file
 store, makes the Bot API calls, and turns Telegram's errors into the retryable / permanent
-errors the outbox dispatcher acts on."""
+errors the outbox dispatcher acts on. It is also the channel's `FileSource`: the bytes of
+what people send are fetched through the same bot."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -25,6 +27,7 @@ from aiogram.exceptions import (
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendPhoto, TelegramMethod
 from aiogram.types import Message
 
+from bots.telegram.files import start_download
 from bots.telegram.inbound import CHANNEL
 from bots.telegram.render import Attachment, as_document, render
 from inbox.channel import (
@@ -35,6 +38,7 @@ from inbox.channel import (
     Capability,
     DeliveryError,
     DeliveryReceipt,
+    IncomingFile,
     Outgoing,
     OutgoingFile,
     PermanentError,
@@ -95,6 +99,10 @@ class TelegramChannel:
         rendered = render(message, attachments)
         ids = [await self._call(call) for call in rendered.calls]
         return DeliveryReceipt(external_id=ids[rendered.receipt_index])
+
+    async def download(self, file: IncomingFile, *, max_bytes: int) -> AsyncIterator[bytes]:
+        """`FileSource`: what a person sent, by its file id (see `files.start_download`)."""
+        return await start_download(self._bot, file, max_bytes=max_bytes)
 
     async def _call(self, call: TelegramMethod[Any]) -> str:
         """Make one call; the id of the message it sent or edited."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -108,6 +109,11 @@ def test_empty_values_count_as_unset(tmp_path: Path) -> None:
         ("PULT_LOG_LEVEL", "LOUD", "expected one of DEBUG"),
         ("PULT_MAX_FILE_MB", "0", "PULT_MAX_FILE_MB: expected a whole number of megabytes"),
         ("PULT_MAX_FILE_MB", "2.5", "expected a whole number of megabytes 1-10240, got '2.5'"),
+        ("PULT_TELEGRAM_TOKEN", "not-a-token", "expected the token @BotFather gave"),
+        ("PULT_TELEGRAM_API_BASE", "127.0.0.1:8081", "expected http(s)://HOST[:PORT]"),
+        ("PULT_PAYMENTS", "paypal", "expected one of manual"),
+        ("PULT_TELEGRAM_WEBHOOK_SECRET", "with spaces", "expected 1-256 characters"),
+        ("PULT_TELEGRAM_WEBHOOK_SECRET", "x" * 257, "expected 1-256 characters"),
     ],
 )
 def test_a_bad_value_gives_one_line_naming_its_variable(
@@ -192,7 +198,7 @@ def test_describe_shows_no_secret(tmp_path: Path) -> None:
     assert "dbpassword" not in shown["PULT_DATABASE_URL"]
     assert "redispassword" not in shown["PULT_REDIS_URL"]
     assert "s" * 40 not in repr(shown)
-    assert len(shown) == 12
+    assert len(shown) == 16
 
 
 def test_the_env_example_lists_every_variable_and_loads(tmp_path: Path) -> None:
@@ -203,3 +209,76 @@ def test_the_env_example_lists_every_variable_and_loads(tmp_path: Path) -> None:
 
     assert listed == {name for name, _ in settings.describe()}
     assert settings.http_port == 8080
+
+
+TOKEN = "123456789:AAE-secret_part_of_the_token_0123456"
+
+
+def test_telegram_is_off_without_a_token(tmp_path: Path) -> None:
+    settings = _load(tmp_path, PULT_PUBLIC_URL="https://desk.example.com")
+
+    assert settings.telegram_mode == "off"
+    assert dict(settings.describe())["PULT_TELEGRAM_TOKEN"] == "-"
+
+
+def test_a_token_without_a_public_url_means_long_polling(tmp_path: Path) -> None:
+    settings = _load(tmp_path, PULT_TELEGRAM_TOKEN=TOKEN)
+
+    assert settings.telegram_mode == "polling"
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in repr(settings.describe())
+    assert dict(settings.describe())["PULT_TELEGRAM_TOKEN"] == "set"
+
+
+def test_a_token_with_a_public_url_means_webhook(tmp_path: Path) -> None:
+    settings = _load(tmp_path, PULT_TELEGRAM_TOKEN=TOKEN, PULT_PUBLIC_URL="https://d.example/")
+
+    assert settings.telegram_mode == "webhook"
+
+
+def test_the_token_is_never_echoed_in_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as error:
+        _load(tmp_path, PULT_TELEGRAM_TOKEN="123456789:has spaces-so-it-is-wrong")
+
+    assert "has spaces" not in str(error.value)
+
+
+def test_telegram_refuses_a_plain_http_webhook_address(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as error:
+        _load(tmp_path, PULT_TELEGRAM_TOKEN=TOKEN, PULT_PUBLIC_URL="http://desk.example.com")
+
+    assert str(error.value).startswith("PULT_PUBLIC_URL: Telegram delivers webhooks to https://")
+
+
+def test_a_local_bot_api_server_may_deliver_to_plain_http(tmp_path: Path) -> None:
+    settings = _load(
+        tmp_path,
+        PULT_TELEGRAM_TOKEN=TOKEN,
+        PULT_PUBLIC_URL="http://127.0.0.1:8080",
+        PULT_TELEGRAM_API_BASE="http://127.0.0.1:8081/",
+    )
+
+    assert (settings.telegram_mode, settings.telegram_api_base) == (
+        "webhook",
+        "http://127.0.0.1:8081",
+    )
+
+
+def test_the_webhook_secret_is_derived_from_the_secret_key_when_unset(tmp_path: Path) -> None:
+    first = _load(tmp_path, PULT_SECRET_KEY="a" * 40)
+    again = _load(tmp_path, PULT_SECRET_KEY="a" * 40)
+    other = _load(tmp_path, PULT_SECRET_KEY="b" * 40)
+
+    assert first.webhook_secret == again.webhook_secret != other.webhook_secret
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", first.webhook_secret)
+    assert "a" * 40 not in first.webhook_secret
+    shown = dict(first.describe())["PULT_TELEGRAM_WEBHOOK_SECRET"]
+    assert shown == "derived from PULT_SECRET_KEY"
+
+
+def test_a_set_webhook_secret_is_used_and_not_shown(tmp_path: Path) -> None:
+    settings = _load(tmp_path, PULT_TELEGRAM_WEBHOOK_SECRET="Our_own-secret42")
+
+    assert settings.webhook_secret == "Our_own-secret42"
+    assert "Our_own-secret42" not in repr(settings)
+    assert dict(settings.describe())["PULT_TELEGRAM_WEBHOOK_SECRET"] == "set"

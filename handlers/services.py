@@ -1,0 +1,21 @@
+"""What flows need from the outside world, chosen in runtime/bootstrap.py: a payment
+provider, the inbound file intake, the public address of the web app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    # bots.payments.PaymentProviders (its `default` takes the client's money); None: a
+    # manager sends the details and records the payment.
+    payments: Any = None
+    # inbox.files.inbound.InboundFiles; None: files are not taken in (tests without a store).
+    files: Any = None
+    public_url: str | None = None
+    # The business's clock: "tomorrow" and deadlines are read in it (PULT_TIMEZONE).
+    tz: tzinfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
