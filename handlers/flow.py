@@ -50,5 +50,7 @@ async def take_upload(
         name = file.name or "file"
         turn.say(turn.t(FILE_TOO_BIG, name=name, limit=error.limit // (1024 * 1024)))
         return None
-    stored.purpose, stored.executor_id = purpose, executor_id
+    stored.purpose = purpose
+    stored.client_id = turn.identity.client_id
+    stored.executor_id = executor_id if executor_id is not None else turn.identity.executor_id
     return stored

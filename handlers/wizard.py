@@ -15,11 +15,11 @@ from core.i18n import N_
 from core.kinds import FieldSpec, FieldType
 from core.models import FilePurpose, OrderKind, Skill, StoredFile
 from handlers.answers import NO, YES, Invalid, parse_answer, show_value
+from handlers.flow import take_upload
 from handlers.menu import show_menu
 from handlers.reply import Reply, button, card, rows
 from handlers.turn import Turn
 from inbox.channel import Button
-from inbox.files import FileTooLarge
 
 FLOW = "order"
 
@@ -29,10 +29,6 @@ ASK_FIELD = N_("{label}:")
 OPTIONAL = N_("(optional: you can skip this)")
 SEND_FILES = N_("Send the files one by one or together, then press Done.")
 FILES_TAKEN = N_("Files received: {count}. Send more or press Done.")
-FILE_TOO_BIG = N_(
-    "The file {name} is larger than {limit} MB and was not taken. "
-    "Please send a smaller one or a link."
-)
 FILES_EXPECTED = N_("Please send files, or press Done.")
 DONE = N_("Done")
 BACK = N_("Back")
@@ -165,27 +161,13 @@ async def _take_files(turn: Turn) -> None:
         return
     taken = list(turn.state.data.get("files", []))
     for file in incoming.files:
-        stored = await _take_file(turn, file)
+        stored = await take_upload(turn, file, FilePurpose.MATERIAL)
         if stored is not None:
             taken.append(stored.id)
     turn.move("field", files=taken)
     turn.say(
         turn.t(FILES_TAKEN, count=len(taken)), buttons=rows([button(turn.t(DONE), "wiz:done")])
     )
-
-
-async def _take_file(turn: Turn, file: Any) -> StoredFile | None:
-    intake = turn.services.files
-    if intake is None:
-        return None
-    try:
-        stored: StoredFile = await intake.take(turn.session, turn.incoming.channel, file)
-    except FileTooLarge as error:
-        name = file.name or "file"
-        turn.say(turn.t(FILE_TOO_BIG, name=name, limit=error.limit // (1024 * 1024)))
-        return None
-    stored.purpose, stored.client_id = FilePurpose.MATERIAL, turn.identity.client_id
-    return stored
 
 
 async def _store(turn: Turn, field: FieldSpec, value: Any) -> None:

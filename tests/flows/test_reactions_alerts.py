@@ -4,9 +4,6 @@ the panel; never of what they did themselves."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,8 +12,6 @@ from core import orders, payments
 from core.events import LocalPublisher
 from core.models import ChannelIdentity, Order, PaymentMethod, StaffRole, User
 from core.transitions import Actor
-from core.uow import UnitOfWork
-from handlers.engine import Dialogs
 from handlers.reactions import reactions
 from handlers.services import Services
 from inbox.channel import Outgoing
@@ -26,6 +21,7 @@ from inbox.receive import Receiver
 from inbox.replies import reply
 from tests import builders
 from tests.chat import Chat, texts
+from tests.flows.desk import unit
 
 PUBLIC_URL = "https://desk.example/"
 NBSP = "\u00a0"
@@ -37,20 +33,6 @@ def publisher() -> LocalPublisher:
     for reaction in reactions(Services(public_url=PUBLIC_URL)):
         publisher.add_reaction(reaction)
     return publisher
-
-
-@pytest.fixture
-def receiver(sessions: async_sessionmaker[AsyncSession], publisher: LocalPublisher) -> Receiver:
-    return Receiver(sessions, publisher, dialog=Dialogs(Services()))
-
-
-@asynccontextmanager
-async def unit(
-    sessions: async_sessionmaker[AsyncSession], publisher: LocalPublisher
-) -> AsyncIterator[AsyncSession]:
-    async with UnitOfWork(sessions, publisher) as uow:
-        yield uow.session
-        await uow.commit()
 
 
 async def _staff(session: AsyncSession, role: StaffRole, chat: str | None) -> User:

@@ -27,10 +27,7 @@ from core.models import (
 )
 from core.transitions import Actor, transition
 from core.uow import UnitOfWork
-from handlers.engine import Dialogs
 from handlers.notices import fill, notice_template
-from handlers.reactions import reactions
-from handlers.services import Services
 from inbox.channel import Outgoing
 from inbox.models import OutboxItem
 from inbox.receive import Receiver
@@ -39,19 +36,6 @@ from tests.chat import Chat, texts
 
 NBSP = "\u00a0"
 PRICE = 500_000  # 5 000 ₽; a student paper takes 50 % up front
-
-
-@pytest.fixture
-def publisher() -> LocalPublisher:
-    publisher = LocalPublisher()
-    for reaction in reactions(Services()):
-        publisher.add_reaction(reaction)
-    return publisher
-
-
-@pytest.fixture
-def receiver(sessions: async_sessionmaker[AsyncSession], publisher: LocalPublisher) -> Receiver:
-    return Receiver(sessions, publisher, dialog=Dialogs(Services()))
 
 
 class Desk:

@@ -6,11 +6,8 @@ manager's words; applicants hear the decision on their application."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,39 +25,14 @@ from core.models import (
     executor_skills,
 )
 from core.transitions import Actor
-from core.uow import UnitOfWork
-from handlers.engine import Dialogs
-from handlers.reactions import reactions
-from handlers.services import Services
 from inbox.channel import Outgoing
 from inbox.models import OutboxItem, OutboxStatus
 from inbox.receive import Receiver
 from tests import builders
 from tests.chat import Chat, texts
+from tests.flows.desk import unit
 
 NBSP = "\u00a0"
-
-
-@pytest.fixture
-def publisher() -> LocalPublisher:
-    publisher = LocalPublisher()
-    for reaction in reactions(Services()):
-        publisher.add_reaction(reaction)
-    return publisher
-
-
-@pytest.fixture
-def receiver(sessions: async_sessionmaker[AsyncSession], publisher: LocalPublisher) -> Receiver:
-    return Receiver(sessions, publisher, dialog=Dialogs(Services()))
-
-
-@asynccontextmanager
-async def unit(
-    sessions: async_sessionmaker[AsyncSession], publisher: LocalPublisher
-) -> AsyncIterator[AsyncSession]:
-    async with UnitOfWork(sessions, publisher) as uow:
-        yield uow.session
-        await uow.commit()
 
 
 async def _executor(
