@@ -17,6 +17,8 @@ import handlers.routes as routes
 from core.db import utcnow
 from core.i18n import N_
 from core.models import ChannelIdentity, Order
+from handlers import staff_link
+from handlers.menu import stale_button
 from handlers.reply import Reply, button, rows
 from handlers.services import Services
 from handlers.turn import Turn
@@ -31,7 +33,6 @@ log = logging.getLogger(__name__)
 # A wizard left alone longer than this is offered to be continued or started over.
 STALE_AFTER = timedelta(hours=12)
 
-STALE_BUTTON = N_("This button is no longer active. Here is the menu.")
 STALE_WIZARD = N_("You have an unfinished request from {date}. Continue or start over?")
 CONTINUE = N_("Continue")
 START_OVER = N_("Start over")
@@ -54,6 +55,11 @@ class Dialogs:
 
     async def _route(self, turn: Turn) -> bool:
         incoming = turn.incoming
+        if turn.identity.user_id is not None:
+            command, _, argument = turn.text.partition(" ")
+            return await staff_link.staff_turn(
+                turn, argument.strip() if command == "/start" else ""
+            )
         if incoming.location is not None and incoming.edited:
             return await routes.on_location(turn)  # a live location moving
         if turn.text.startswith("/"):
@@ -83,8 +89,7 @@ async def _button(turn: Turn, payload: str) -> bool:
     area, _, rest = payload.partition(":")
     handler = routes.BUTTONS.get(area)
     if handler is None:
-        turn.say(turn.t(STALE_BUTTON))
-        await routes.show_menu(turn)
+        await stale_button(turn)
         return True
     action, *args = rest.split(":") if rest else [""]
     await handler(turn, action, args)

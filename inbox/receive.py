@@ -233,10 +233,10 @@ class Receiver:
     ) -> Message | None:
         incoming = arrival.incoming
         identity = await identify(session, incoming)
-        if identity.user_id is not None:
-            return None  # staff writing to the bot: alerts are outbound only
         if self._dialog is not None and await self._dialog(session, identity, incoming):
             return None
+        if identity.user_id is not None:
+            return None  # staff writing to the bot: managers answer in the panel
         chosen = threading.parse_choice(incoming.button)
         if chosen is not None:
             await self._file_held(session, identity, chosen)
