@@ -23,6 +23,7 @@ PAUSE_FEED = N_("Pause the feed")
 RESUME_FEED = N_("Resume the feed")
 TALK_PROMPT = N_("Write your question here: a manager will answer in this chat.")
 CANCELLED = N_("Cancelled.")
+STALE_BUTTON = N_("This button is no longer active. Here is the menu.")
 
 
 async def show_menu(turn: Turn) -> None:
@@ -61,6 +62,12 @@ async def show_menu(turn: Turn) -> None:
             [button(turn.t(MY_JOBS), "menu:jobs"), feed, button(turn.t(TALK), "menu:talk")], 2
         ),
     )
+
+
+async def stale_button(turn: Turn) -> None:
+    """A button of a flow that is over (or of an area nobody handles): say so, and the menu."""
+    turn.say(turn.t(STALE_BUTTON))
+    await show_menu(turn)
 
 
 async def talk(turn: Turn) -> None:
