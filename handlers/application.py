@@ -19,7 +19,7 @@ from core.models import Executor, ExecutorStatus, FilePurpose, Order, Skill, Sto
 from handlers import registration
 from handlers.answers import NOT_A_CHOICE
 from handlers.flow import take_upload
-from handlers.menu import cancel, show_menu
+from handlers.menu import cancel, show_menu, stale_button
 from handlers.reply import button, contact_button, rows
 from handlers.turn import Turn
 from handlers.wizard import BACK, CANCEL, DONE, FILES_EXPECTED, SKIP
@@ -122,7 +122,10 @@ def _done(turn: Turn) -> tuple[Button, ...]:
     return (button(turn.t(DONE), "apply:done"),)
 
 
-async def _ask_skills(turn: Turn) -> None:
+async def _ask_skills(turn: Turn, *, in_place: bool = False) -> None:
+    """The skills list; `in_place` for a press on the list itself (a toggle, Done with
+    nothing chosen), which edits it where the channel can. Coming from another step's
+    button (Skip the e-mail, Back) sends a new list and leaves that step's question be."""
     assert turn.state is not None
     chosen = set(turn.state.data["skills"])
     skills = list(await turn.session.scalars(select(Skill).order_by(Skill.name)))
@@ -130,8 +133,7 @@ async def _ask_skills(turn: Turn) -> None:
         button(("✓ " if skill.id in chosen else "") + turn.t(skill.name), f"apply:skill:{skill.id}")
         for skill in skills
     ]
-    # A toggle edits the list in place where the channel can; otherwise a new one is sent.
-    edit_of = turn.incoming.reply_to if turn.incoming.button else None
+    edit_of = turn.incoming.reply_to if in_place and turn.incoming.button else None
     turn.say(
         turn.t(ASK_SKILLS),
         buttons=(*rows(toggles, 2), _done(turn), _controls(turn)),
@@ -259,7 +261,7 @@ async def _back(turn: Turn) -> None:
 async def on_button(turn: Turn, action: str, args: list[str]) -> None:
     """apply:back, apply:pass (skip the e-mail), apply:skill:<id>, apply:done."""
     if not turn.in_flow(FLOW):
-        await show_menu(turn)  # a button of an application that is over
+        await stale_button(turn)  # a button of an application that is over
         return
     assert turn.state is not None
     step = turn.state.step
@@ -269,7 +271,7 @@ async def on_button(turn: Turn, action: str, args: list[str]) -> None:
         await _next(turn, email=None)
     elif action == "skill" and step == "skills" and args and args[0].isdigit():
         _toggle(turn, int(args[0]))
-        await _ask_skills(turn)
+        await _ask_skills(turn, in_place=True)
     elif action == "done" and step == "skills":
         await _skills_done(turn)
     elif action == "done" and step == "samples":
@@ -282,7 +284,7 @@ async def _skills_done(turn: Turn) -> None:
     assert turn.state is not None
     if not turn.state.data["skills"]:
         turn.say(turn.t(NO_SKILL_CHOSEN))
-        await _ask_skills(turn)
+        await _ask_skills(turn, in_place=True)
         return
     await _next(turn)
 

@@ -62,6 +62,16 @@ def detail_rows(order: Order, locale: str) -> list[tuple[str, str]]:
     return found
 
 
+def _answered(order: Order, role: str) -> bool:
+    """Whether an intake field with this role (a deadline, the scheduled time) has an
+    answer, and so is among the detail rows."""
+    for data in order.kind.fields:
+        spec = FieldSpec.from_json(data)
+        if spec.role == role and order.details.get(spec.key) not in (None, ""):
+            return True
+    return False
+
+
 def order_card(order: Order, locale: str, *, paid: int = 0) -> str:
     lines = [(t(STATUS, locale), status_label(order, locale))]
     lines += detail_rows(order, locale)
@@ -101,7 +111,9 @@ def job_reply(order: Order, locale: str) -> Reply:
     lines = detail_rows(order, locale)
     if order.exchange_price is not None:
         lines.append((t(FIXED_PRICE, locale), money(order.exchange_price, order, locale)))
-    if order.scheduled_at is not None:
+    if order.scheduled_at is not None and not _answered(order, "scheduled_at"):
+        # Set at the desk without the kind's field; the details show the field's answer in
+        # the business's clock already, and a second line in UTC only confused drivers.
         lines.append((t(WHEN, locale), order.scheduled_at.strftime("%d.%m.%Y %H:%M UTC")))
     take = (
         button(t(TAKE, locale), f"job:take:{order.id}")

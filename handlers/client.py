@@ -34,6 +34,7 @@ PAY_BY_MANAGER = N_("To pay {amount} for order №{number}, the manager will sen
 PAID_FROM_BALANCE = N_("Paid from your balance. Thank you!")
 BALANCE_TOO_LOW = N_("Your balance is not enough for this payment.")
 NOTHING_DUE = N_("Nothing to pay for this order now.")
+CONFIRMED = N_("Order №{number} is confirmed. We are starting the work.")
 DISCUSS_PROMPT = N_("Write your questions about order №{number}: the manager will answer here.")
 DECLINED = N_("Order №{number} is cancelled. If you change your mind, just write to us.")
 ACTION_LATE = N_("This action is no longer possible for order №{number}: its status has changed.")
@@ -134,6 +135,11 @@ async def _actions_for(turn: Turn, order: Order) -> list[Button]:
 
 async def accept(turn: Turn, order: Order, _: list[str]) -> None:
     await orders.accept_quote(turn.session, order, turn.client_actor())
+    if order.status is OrderStatus.PAID:
+        # A kind without prepayment: accepting confirmed the order, there is nothing to pay
+        # (and the status notice skips the client's own move).
+        turn.say(turn.t(CONFIRMED, number=order.number), order_id=order.id)
+        return
     await pay(turn, order, [])
 
 

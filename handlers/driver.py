@@ -25,7 +25,7 @@ from handlers import jobs
 from handlers.cards import detail_rows, money, status_label, t
 from handlers.eta import EtaInputError, eta_data, parse_eta
 from handlers.flow import Flow, in_savepoint, take_upload
-from handlers.menu import show_menu
+from handlers.menu import stale_button
 from handlers.reply import Reply, button, card, rows
 from handlers.turn import Turn
 from handlers.wizard import CANCEL, DONE, FILES_TAKEN, SKIP
@@ -268,7 +268,7 @@ async def _flow_control(turn: Turn, action: str, args: list[str]) -> None:
     elif action == "done" and turn.in_flow(REPORT_FLOW):
         await _complete(turn)
     else:
-        await show_menu(turn)  # a button of a flow that is over
+        await stale_button(turn)  # a button of a flow that is over
 
 
 async def _complete(turn: Turn) -> None:

@@ -27,7 +27,7 @@ from handlers import application, jobs
 from handlers.answers import FAR_DATE, NOT_A_DATE, PAST_DATE
 from handlers.dates import DateInputError, parse_future_date
 from handlers.flow import Flow, in_savepoint
-from handlers.menu import show_menu
+from handlers.menu import show_menu, stale_button
 from handlers.numbers import NumberInputError, parse_money
 from handlers.reply import Reply, button
 from handlers.turn import Turn
@@ -98,7 +98,7 @@ async def _flow_control(turn: Turn, action: str) -> None:
     elif turn.in_flow(jobs.RESULT_FLOW):
         await jobs.result_control(turn, action)
     else:
-        await show_menu(turn)  # a button of a flow that is over
+        await stale_button(turn)  # a button of a flow that is over
 
 
 async def _my_job(turn: Turn, action: str, args: list[str]) -> None:

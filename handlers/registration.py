@@ -8,7 +8,7 @@ import re
 
 from core.i18n import N_
 from core.models import Client
-from handlers.menu import show_menu
+from handlers.menu import show_menu, stale_button
 from handlers.reply import button, contact_button, rows
 from handlers.turn import Turn
 from inbox.people import normalize_phone
@@ -111,4 +111,4 @@ async def on_button(turn: Turn, action: str, args: list[str]) -> None:
     if action == "skip" and turn.in_flow(FLOW):
         await complete(turn, None)
     else:
-        await show_menu(turn)
+        await stale_button(turn)  # the introduction is over

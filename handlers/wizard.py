@@ -16,7 +16,7 @@ from core.kinds import FieldSpec, FieldType
 from core.models import FilePurpose, OrderKind, Skill, StoredFile
 from handlers.answers import NO, YES, Invalid, parse_answer, show_value
 from handlers.flow import take_upload
-from handlers.menu import show_menu
+from handlers.menu import show_menu, stale_button
 from handlers.reply import Reply, button, card, rows
 from handlers.turn import Turn
 from inbox.channel import Button
@@ -165,9 +165,9 @@ async def _take_files(turn: Turn) -> None:
         if stored is not None:
             taken.append(stored.id)
     turn.move("field", files=taken)
-    turn.say(
-        turn.t(FILES_TAKEN, count=len(taken)), buttons=rows([button(turn.t(DONE), "wiz:done")])
-    )
+    # After a refused file, "received: 0" would read oddly; ask for files again instead.
+    text = turn.t(FILES_TAKEN, count=len(taken)) if taken else turn.t(FILES_EXPECTED)
+    turn.say(text, buttons=rows([button(turn.t(DONE), "wiz:done")]))
 
 
 async def _store(turn: Turn, field: FieldSpec, value: Any) -> None:
@@ -219,7 +219,7 @@ async def on_button(turn: Turn, action: str, args: list[str]) -> None:
             await start(turn)
         return
     if not turn.in_flow(FLOW):
-        await show_menu(turn)  # a button of a wizard that is over
+        await stale_button(turn)  # a button of a wizard that is over
         return
     await _control(turn, action, args)
 

@@ -5,10 +5,9 @@ app's webhook, replies going out through the outbox, blocks, and files people se
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -29,34 +28,18 @@ from runtime.worker import jobs_for, run_worker
 from tests import builders
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.telegram_updates import TelegramUser
+from tests.telegram_helpers import WAIT, eventually, identity_of, kicked, telegram_env
 
 ANNA = TelegramUser(id=5123456789, first_name="Анна", last_name="Петрова")
-KICKED = (
-    Path(__file__).resolve().parents[1] / "fixtures" / "telegram" / "my_chat_member_kicked.json"
-)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(2000)
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 MEGABYTE = 1024 * 1024
-WAIT = 10.0  # seconds; generous, each step is quick
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegramAPI]:
     async with FakeTelegramAPI(per_chat_per_second=None) as fake:
         yield fake
-
-
-def telegram_env(
-    database_url: str, tmp_path: Path, fake: FakeTelegramAPI, **more: str
-) -> dict[str, str]:
-    return {
-        "PULT_DATA_DIR": str(tmp_path / "var"),
-        "PULT_DATABASE_URL": database_url,
-        "PULT_TELEGRAM_TOKEN": fake.token,
-        "PULT_TELEGRAM_API_BASE": fake.base_url,
-        "PULT_MAX_FILE_MB": "1",
-        **more,
-    }
 
 
 @pytest.fixture
@@ -77,38 +60,6 @@ async def worker(container: Container) -> AsyncIterator[asyncio.Task[None]]:
     stop.set()
     async with asyncio.timeout(WAIT):
         await task
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    """The first truthy result of `check()`, polled: the database and the fake have no
-    signal to wait on."""
-    async with asyncio.timeout(WAIT):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.02)
-    raise AssertionError(what)  # pragma: no cover (the timeout raises first)
-
-
-def kicked(fake: FakeTelegramAPI, user: TelegramUser) -> dict[str, Any]:
-    """The my_chat_member update Telegram sends when `user` blocks the bot."""
-    update = json.loads(KICKED.read_text(encoding="utf-8"))
-    update["update_id"] = fake.next_update_id()
-    member = update["my_chat_member"]
-    member["chat"] = user.as_private_chat()
-    member["from"] = user.as_user()
-    return dict(update)
-
-
-async def identity_of(container: Container, user: TelegramUser) -> ChannelIdentity | None:
-    async with container.sessions() as session:
-        found: ChannelIdentity | None = await session.scalar(
-            select(ChannelIdentity).where(
-                ChannelIdentity.channel == "telegram", ChannelIdentity.external_id == str(user.id)
-            )
-        )
-        return found
 
 
 async def inbound_messages(container: Container) -> list[Message]:
