@@ -26,6 +26,9 @@ class _Token:
         return utf16_length(self.text)
 
 
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
 def utf16_length(text: str) -> int:
     """Telegram counts UTF-16 code units: an emoji outside the BMP counts twice."""
     return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
@@ -42,6 +45,9 @@ def split_html(markup: str, limit: int) -> list[str]:
     last space, else exactly at the limit. Tags open at a cut are closed at the end of the
     chunk and opened again at the start of the next; whitespace at the cut is dropped and
     so are chunks with nothing visible (Telegram refuses empty messages)."""
+    if utf16_length(markup) <= limit:
+        # Fits even counting the tags (most messages): nothing to cut, no tag to carry over.
+        return [markup.rstrip()] if _ANY_TAG.sub("", markup).strip() else []
     tokens = _tokenize(markup)
     chunks: list[str] = []
     open_tags: list[_Token] = []
