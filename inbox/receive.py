@@ -198,9 +198,9 @@ class Receiver:
     async def _finish(self, session: AsyncSession, event_id: int, arrival: _Arrival) -> Received:
         message = await self._handle(session, event_id, arrival)
         received = Received(event_id, message.id if message else None)
-        # Core, not the unit of work: the recovery path holds the row as an ORM object,
-        # which is not read again after this.
-        await session.execute(
+        # Core on the connection, not the unit of work: the recovery path holds the row as
+        # an ORM object, which is not read again after this.
+        await (await session.connection()).execute(
             _MARK_PROCESSED,
             {"event": event_id, "processed_at": utcnow(), "message": received.message_id},
         )
@@ -325,25 +325,34 @@ async def _replied_conversation(
 
 
 async def _active_orders(session: AsyncSession, identity: ChannelIdentity) -> list[int]:
+    connection = await session.connection()
     if identity.executor_id is not None:
-        found = await session.scalars(_EXECUTOR_JOBS, {"executor": identity.executor_id})
+        found = await connection.execute(_EXECUTOR_JOBS, {"executor": identity.executor_id})
     elif identity.client_id is not None:
-        found = await session.scalars(_CLIENT_ORDERS, {"client": identity.client_id})
+        found = await connection.execute(_CLIENT_ORDERS, {"client": identity.client_id})
     else:
         return []
-    return list(found)
+    return list(found.scalars())
 
 
-# Prebuilt: every inbound message runs one of these (docs/inbox.md, "Hot path").
+# Prebuilt Core statements, run on the session's connection: every inbound message runs
+# one of these (docs/inbox.md, "Hot path").
+_ORDERS = cast(Table, Order.__table__)
 _EXECUTOR_JOBS = (
-    select(Order.id)
-    .where(Order.executor_id == bindparam("executor"), Order.status.in_(ACTIVE_JOB_STATUSES))
-    .order_by(Order.id.desc())
+    select(_ORDERS.c.id)
+    .where(
+        _ORDERS.c.executor_id == bindparam("executor"),
+        _ORDERS.c.status.in_(ACTIVE_JOB_STATUSES),
+    )
+    .order_by(_ORDERS.c.id.desc())
 )
 _CLIENT_ORDERS = (
-    select(Order.id)
-    .where(Order.client_id == bindparam("client"), Order.status.not_in(CLIENT_CLOSED))
-    .order_by(Order.id.desc())
+    select(_ORDERS.c.id)
+    .where(
+        _ORDERS.c.client_id == bindparam("client"),
+        _ORDERS.c.status.not_in(CLIENT_CLOSED),
+    )
+    .order_by(_ORDERS.c.id.desc())
 )
 
 
@@ -416,7 +425,8 @@ async def _insert_event(session: AsyncSession, incoming: Incoming) -> int | None
         "payload": incoming_to_json(incoming),
         "received_at": utcnow(),
     }
-    event_id: int | None = (await session.execute(statement, values)).scalar_one_or_none()
+    connection = await session.connection()
+    event_id: int | None = (await connection.execute(statement, values)).scalar_one_or_none()
     return event_id
 
 
