@@ -12,6 +12,7 @@ from core.i18n import N_
 from core.models import FilePurpose, StoredFile
 from handlers.turn import Turn
 from inbox.files import FileTooLarge
+from inbox.files.inbound import Owner
 
 T = TypeVar("T")
 
@@ -44,13 +45,14 @@ async def take_upload(
     intake = turn.services.files
     if intake is None:
         return None
+    executor = executor_id if executor_id is not None else turn.identity.executor_id
+    owner = Owner(client_id=turn.identity.client_id, executor_id=executor)
     try:
-        stored: StoredFile = await intake.take(turn.session, turn.incoming.channel, file)
+        stored: StoredFile = await intake.take(
+            turn.session, turn.incoming.channel, file, owner=owner, purpose=purpose
+        )
     except FileTooLarge as error:
         name = file.name or "file"
         turn.say(turn.t(FILE_TOO_BIG, name=name, limit=error.limit // (1024 * 1024)))
         return None
-    stored.purpose = purpose
-    stored.client_id = turn.identity.client_id
-    stored.executor_id = executor_id if executor_id is not None else turn.identity.executor_id
     return stored
