@@ -4,7 +4,7 @@ and adding a message (which keeps the inbox's timestamps and records MessageCrea
 from __future__ import annotations
 
 import functools
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -95,7 +95,38 @@ async def _create(
         return found
 
 
+async def insert_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    direction: Direction,
+    text: str,
+    **fields: Any,
+) -> int:
+    """Store a message and move the conversation's activity times; records MessageCreated;
+    returns the message's id. Every inbound message passes here, so it writes with prebuilt
+    Core statements and builds no ORM object (docs/inbox.md, "Hot path"). The keyword
+    fields are those of `_insert` (channel, identity, author, external id, files, ...)."""
+    message_id, _, _ = await _insert(session, conversation, direction, text, **fields)
+    return message_id
+
+
 async def add_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    direction: Direction,
+    text: str,
+    **fields: Any,
+) -> Message:
+    """`insert_message`, returning the Message as a persistent object of the session: what
+    was just inserted, as if loaded (no query)."""
+    message_id, values, files = await _insert(session, conversation, direction, text, **fields)
+    message = Message(id=message_id, files=files, **values)
+    make_transient_to_detached(message)
+    session.add(message)
+    return message
+
+
+async def _insert(
     session: AsyncSession,
     conversation: Conversation,
     direction: Direction,
@@ -111,12 +142,7 @@ async def add_message(
     files: list[StoredFile] | None = None,
     forwarded_from_id: int | None = None,
     delivery_status: DeliveryStatus | None = None,
-) -> Message:
-    """Store a message and move the conversation's activity times; records MessageCreated.
-
-    Every inbound message passes here, so it writes with two prebuilt Core statements
-    instead of a unit-of-work flush (see docs/inbox.md, "Hot path"); the returned Message
-    is a persistent object of the session all the same."""
+) -> tuple[int, dict[str, Any], list[StoredFile]]:
     now = utcnow()
     values = {
         "conversation_id": conversation.id,
@@ -151,9 +177,6 @@ async def add_message(
     await connection.execute(touch, {"conversation": conversation.id, **times})
     for name, value in times.items():
         set_committed_value(conversation, name, value)
-    message = Message(id=message_id, files=files, **values)
-    make_transient_to_detached(message)  # what was just inserted, as if loaded
-    session.add(message)
     record(
         session,
         MessageCreated(
@@ -163,7 +186,7 @@ async def add_message(
             order_id=conversation.order_id,
         ),
     )
-    return message
+    return message_id, values, files
 
 
 _MESSAGES = cast(Table, Message.__table__)

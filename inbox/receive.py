@@ -46,7 +46,6 @@ from inbox.models import (
     DialogState,
     Direction,
     InboundEvent,
-    Message,
     ThreadRef,
 )
 from inbox.outbox import enqueue
@@ -196,8 +195,8 @@ class Receiver:
             return received
 
     async def _finish(self, session: AsyncSession, event_id: int, arrival: _Arrival) -> Received:
-        message = await self._handle(session, event_id, arrival)
-        received = Received(event_id, message.id if message else None)
+        message_id = await self._handle(session, event_id, arrival)
+        received = Received(event_id, message_id)
         # Core on the connection, not the unit of work: the recovery path holds the row as
         # an ORM object, which is not read again after this.
         await (await session.connection()).execute(
@@ -228,9 +227,8 @@ class Receiver:
             done += 1
         return done
 
-    async def _handle(
-        self, session: AsyncSession, event_id: int, arrival: _Arrival
-    ) -> Message | None:
+    async def _handle(self, session: AsyncSession, event_id: int, arrival: _Arrival) -> int | None:
+        """The id of the message the event was filed as, if it was."""
         incoming = arrival.incoming
         identity = await identify(session, incoming)
         if self._dialog is not None and await self._dialog(session, identity, incoming):
@@ -257,14 +255,15 @@ class Receiver:
         conversation: Conversation,
         identity: ChannelIdentity,
         arrival: _Arrival,
-    ) -> Message:
-        """The message with its files; a note after it for each file that did not come."""
+    ) -> int:
+        """The message (its id) with its files; a note after it for each file that did not
+        come."""
         incoming = arrival.incoming
         attached = None
         if self._files is not None and incoming.files:
             owner = Owner(conversation.order_id, identity.client_id, identity.executor_id)
             attached = await self._files.attach(session, incoming, arrival.prefetched, owner=owner)
-        message = await conversations.add_message(
+        message_id = await conversations.insert_message(
             session,
             conversation,
             Direction.IN,
@@ -277,8 +276,8 @@ class Receiver:
             files=attached.files if attached else None,
         )
         for note in attached.notes if attached else ():
-            await conversations.add_message(session, conversation, Direction.SYSTEM, note)
-        return message
+            await conversations.insert_message(session, conversation, Direction.SYSTEM, note)
+        return message_id
 
     async def _file_held(
         self, session: AsyncSession, identity: ChannelIdentity, order_id: int
@@ -296,8 +295,7 @@ class Receiver:
             if event is None:
                 continue
             held = _Arrival(incoming_from_json(event.payload))
-            message = await self._file(session, conversation, identity, held)
-            event.message_id = message.id
+            event.message_id = await self._file(session, conversation, identity, held)
         await session.delete(state)
 
 
