@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
@@ -62,7 +62,13 @@ CLIENT_CLOSED = (OrderStatus.DRAFT, OrderStatus.CLOSED, OrderStatus.CANCELLED)
 
 
 def incoming_to_json(incoming: Incoming) -> dict[str, Any]:
-    return asdict(incoming)
+    # By hand rather than dataclasses.asdict, which deep-copies every value (the raw update
+    # included) on each inbound event.
+    data = {spec.name: getattr(incoming, spec.name) for spec in fields(incoming)}
+    data["files"] = [asdict(file) for file in incoming.files]
+    data["contact"] = asdict(incoming.contact) if incoming.contact else None
+    data["location"] = asdict(incoming.location) if incoming.location else None
+    return data
 
 
 def incoming_from_json(data: dict[str, Any]) -> Incoming:
