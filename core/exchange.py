@@ -9,8 +9,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
+from core.kinds import FieldSpec
 from core.lifecycle import Action, Plan
-from core.models import Bid, BidStatus, Executor, ExecutorStatus, Order, OrderStatus
+from core.models import (
+    Bid,
+    BidStatus,
+    Executor,
+    ExecutorStatus,
+    Order,
+    OrderStatus,
+    Skill,
+    executor_skills,
+)
 from core.transitions import (
     Actor,
     ConcurrentChange,
@@ -64,7 +74,7 @@ async def take_job(session: AsyncSession, order: Order, executor: Executor) -> P
         raise JobAlreadyTaken(f"order {order.number} is no longer on the exchange")
     if order.exchange_price is None:
         raise PriceMissing("this job is open for bids, not for taking")
-    await _ensure_can_work(session, executor)
+    await _ensure_can_work(session, executor, order)
     number = order.number
     changes = {"executor_id": executor.id, "executor_price": order.exchange_price}
     try:
@@ -92,7 +102,7 @@ async def place_bid(
         raise OrderRuleError(f"order {order.number} is not on the exchange")
     if price < 0:
         raise ValueError("a price cannot be negative")
-    await _ensure_can_work(session, executor)
+    await _ensure_can_work(session, executor, order)
     await session.execute(
         update(Bid)
         .where(Bid.order_id == order.id, Bid.executor_id == executor.id)
@@ -157,9 +167,39 @@ async def release_executor(
     return await transition(session, order, actor, Action.RELEASE, data=data, changes=_NO_EXECUTOR)
 
 
-async def _ensure_can_work(session: AsyncSession, executor: Executor) -> None:
+def required_skill(order: Order) -> str | None:
+    """The skill a job needs: the answer to the kind's field marked `skill`, if any (trips
+    and print jobs have none: every active executor may take them)."""
+    for data in order.kind.fields:
+        spec = FieldSpec.from_json(data)
+        if spec.skill:
+            value = order.details.get(spec.key)
+            return str(value) if value not in (None, "") else None
+    return None
+
+
+async def missing_skill(session: AsyncSession, order: Order, executor: Executor) -> str | None:
+    """The skill the job needs that the executor does not have, if so."""
+    needed = required_skill(order)
+    if needed is None:
+        return None
+    names = await session.scalars(
+        select(Skill.name)
+        .join(executor_skills, executor_skills.c.skill_id == Skill.id)
+        .where(executor_skills.c.executor_id == executor.id)
+    )
+    return None if needed.casefold() in {name.casefold() for name in names} else needed
+
+
+async def _ensure_can_work(session: AsyncSession, executor: Executor, order: Order) -> None:
+    """An executor taking or bidding for a job themselves (a manager's assignment may
+    overrule the skills)."""
     if executor.status is not ExecutorStatus.ACTIVE:
         raise ExecutorNotEligible(f"executor {executor.name} is {executor.status}")
+    if await missing_skill(session, order, executor) is not None:
+        raise ExecutorNotEligible(
+            f"executor {executor.name} lacks the skill order {order.number} needs"
+        )
     active_jobs = await session.scalar(
         select(func.count(Order.id)).where(
             Order.executor_id == executor.id, Order.status.in_(ACTIVE_JOB_STATUSES)

@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from core import applications, exchange
 from core.exchange import ACTIVE_JOB_STATUSES
 from core.i18n import N_
-from core.kinds import FieldSpec
 from core.models import Bid, BidStatus, Executor, ExecutorStatus, Order, OrderStatus
 from core.pricing import format_money
 from core.transitions import ExecutorNotEligible, JobAlreadyTaken, OrderRuleError, PriceMissing
@@ -169,20 +168,8 @@ async def refusal(turn: Turn, executor: Executor, order: Order) -> str | None:
     )
     if (active or 0) >= executor.capacity:
         return turn.t(NO_CAPACITY, count=active or 0)
-    missing = missing_skill(order, executor)
+    missing = await exchange.missing_skill(turn.session, order, executor)
     return turn.t(NO_SKILL, skill=turn.t(missing)) if missing else None
-
-
-def missing_skill(order: Order, executor: Executor) -> str | None:
-    """The first skill the job needs (an answer to a field marked `skill`) that the
-    executor does not have."""
-    have = {skill.name.casefold() for skill in executor.skills}
-    for data in order.kind.fields:
-        spec = FieldSpec.from_json(data)
-        needed = order.details.get(spec.key) if spec.skill else None
-        if isinstance(needed, str) and needed and needed.casefold() not in have:
-            return needed
-    return None
 
 
 async def _take(turn: Turn, order: Order, executor: Executor) -> None:

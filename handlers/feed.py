@@ -19,11 +19,11 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import exchange
 from core.db import utcnow
 from core.events import DomainEvent, OrderTransitioned, record
 from core.exchange import ACTIVE_JOB_STATUSES
 from core.i18n import N_
-from core.kinds import FieldSpec
 from core.models import (
     ChannelIdentity,
     Executor,
@@ -69,16 +69,6 @@ async def push_job_cards(session: AsyncSession, event: DomainEvent) -> None:
     log.info("job %s pushed to %d executors", order.number, len(queued))
 
 
-def required_skill(order: Order) -> str | None:
-    """The skill a job needs: the answer of the kind's field marked `skill`, if any."""
-    for data in order.kind.fields:
-        spec = FieldSpec.from_json(data)
-        if spec.skill:
-            value = order.details.get(spec.key)
-            return str(value) if value not in (None, "") else None
-    return None
-
-
 def matching_executors(order: Order) -> Select[int]:
     """Ids of the executors the job is offered to, as a subquery (no parameter lists)."""
     busy = (
@@ -92,7 +82,7 @@ def matching_executors(order: Order) -> Select[int]:
         Executor.parent_id.is_(None),
         busy < Executor.capacity,
     )
-    skill = required_skill(order)
+    skill = exchange.required_skill(order)
     if skill is not None:
         skilled = (
             select(executor_skills.c.executor_id)

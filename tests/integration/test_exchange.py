@@ -10,8 +10,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import exchange, orders, transitions
-from core.models import Bid, BidStatus, Executor, ExecutorKind, OrderEvent, OrderStatus
-from core.transitions import Actor
+from core.models import (
+    Bid,
+    BidStatus,
+    Executor,
+    ExecutorKind,
+    ExecutorStatus,
+    OrderEvent,
+    OrderStatus,
+    Skill,
+)
+from core.transitions import Actor, ExecutorNotEligible
 from runtime.database import create_engine, session_factory
 from tests import builders
 
@@ -130,3 +139,29 @@ async def _race(sessions: async_sessionmaker[AsyncSession]) -> None:
             )
         )
     assert (job.status, job.executor_id, takes) == (OrderStatus.ASSIGNED, winner.id, 1)
+
+
+async def test_an_executor_without_the_jobs_skill_can_neither_take_nor_bid(
+    session: AsyncSession,
+) -> None:
+    order, manager = await builders.paper_order(session)
+    order.details = {**order.details, "discipline": "Право"}
+    await orders.start_evaluation(session, order, manager)
+    await orders.quote_order(session, order, manager, 500_000)
+    await orders.accept_quote(session, order, Actor.client(order.client_id))
+    await orders.mark_paid(session, order, Actor.system())
+    await exchange.publish_to_exchange(session, order, manager, 200_000)
+    economist = Executor(name="Экономист", status=ExecutorStatus.ACTIVE, capacity=3,
+                         skills=[Skill(name="Экономика")])  # fmt: skip
+    lawyer = Executor(
+        name="Юрист", status=ExecutorStatus.ACTIVE, capacity=3, skills=[Skill(name="право")]
+    )  # the same skill, however it is spelled
+    session.add_all([economist, lawyer])
+    await session.flush()
+
+    with pytest.raises(ExecutorNotEligible, match="lacks the skill"):
+        await exchange.take_job(session, order, economist)
+    with pytest.raises(ExecutorNotEligible, match="lacks the skill"):
+        await exchange.place_bid(session, order, economist, 150_000)
+    await exchange.take_job(session, order, lawyer)
+    assert order.executor_id == lawyer.id
