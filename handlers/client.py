@@ -20,6 +20,8 @@ from handlers.menu import show_menu
 from handlers.reply import Reply, button, link_button, rows
 from handlers.turn import Turn
 from inbox.channel import Button
+from inbox.conversations import insert_message, order_thread
+from inbox.models import ConversationKind, Direction
 
 REVISION_FLOW = "revision"
 
@@ -217,6 +219,14 @@ async def on_revision_input(turn: Turn) -> None:
     except TransitionError:
         turn.say(turn.t(ACTION_LATE, number=order.number))
         return
+    # What to fix is also a message in the order's client thread: the manager reads it in
+    # the inbox (and is alerted) like anything else the client writes.
+    thread = await order_thread(turn.session, order, ConversationKind.CLIENT)
+    await insert_message(
+        turn.session, thread, Direction.IN, turn.text, channel=turn.incoming.channel,
+        identity_id=turn.identity.id, author_client_id=order.client_id,
+        external_id=turn.incoming.message_id,
+    )  # fmt: skip
     turn.say(turn.t(REVISION_SENT, number=order.number), order_id=order.id)
 
 

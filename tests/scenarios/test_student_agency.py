@@ -28,7 +28,7 @@ from core.models import (
     User,
 )
 from inbox.conversations import order_thread
-from inbox.models import ConversationKind
+from inbox.models import ConversationKind, Message
 from inbox.replies import reply
 from inbox.staff_link import issue_link_code
 from runtime.bootstrap import Container
@@ -178,8 +178,20 @@ async def test_coursework_from_the_wizard_to_the_rating(
     await anna.wait_for(f"Что нужно исправить в заказе №{NUMBER}?")
     await anna.say("Оформите титульный лист по методичке")
     await anna.wait_for(f"Запрос на доработку по заказу №{NUMBER} отправлен менеджеру.")
+    # What to fix is a message in the client thread, and the manager is alerted to it.
+    await maria.wait_for(
+        f"Новое сообщение по заказу №{NUMBER} — Анна Петрова: Оформите титульный лист по методичке"
+    )
     async with desk.work() as (session, me):
         order = await order_numbered(session, NUMBER)
+        client_thread = await order_thread(session, order, ConversationKind.CLIENT)
+        said = await session.scalar(
+            select(Message.text)
+            .where(Message.conversation_id == client_thread.id)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        assert said == "Оформите титульный лист по методичке"
         await orders.accept_revision(session, order, me)
     await anna.wait_for(f"Ваш запрос на доработку заказа №{NUMBER} принят: работу исправляют.")
     await petr.wait_for(f"По заданию №{NUMBER} клиент попросил доработку.")
@@ -224,6 +236,7 @@ async def test_coursework_from_the_wizard_to_the_rating(
         result_in,
         result_in,
         paid_in,
+        f"Новое сообщение по заказу №{NUMBER} — Анна Петрова: Оформите титульный лист по методичке",
         result_in,
     ]
     # Client and author never see each other: no name, no phone, no author's price.
