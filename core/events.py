@@ -132,9 +132,8 @@ class LocalPublisher:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PaymentReceived(DomainEvent):
-    """Money for a client was booked: bots thank the client, managers see large payments.
-    `method` "balance" means the client's own balance paid: no new money came in."""
+class PaymentEvent(DomainEvent):
+    """What a payment event says about the payment."""
 
     payment_id: int
     order_id: int | None
@@ -146,17 +145,15 @@ class PaymentReceived(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PaymentCanceled(DomainEvent):
+class PaymentReceived(PaymentEvent):
+    """Money for a client was booked: bots thank the client, managers see large payments.
+    `method` "balance" means the client's own balance paid: no new money came in."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentCanceled(PaymentEvent):
     """The provider canceled a pending payment (the client gave up, the bank declined):
     no money moved; the bot can offer to pay again."""
-
-    payment_id: int
-    order_id: int | None
-    client_id: int | None
-    amount: int
-    currency: str
-    method: str
-    provider: str
 
 
 # --- executors' applications (core/applications.py) --------------------------------------
