@@ -101,6 +101,9 @@ async def on_button(turn: Turn, action: str, args: list[str]) -> None:
     except (TransitionError, OrderRuleError):
         turn.say(turn.t(ACTION_LATE, number=order.number))
         await show(turn, order)
+    except (payments.ProviderError, payments.PaymentRefused) as refused:
+        # The gateway is down or a payment rule said no: say so; the Pay button stays.
+        turn.say(turn.t(refused.user_message), order_id=order.id)
 
 
 async def _own_order(turn: Turn, args: list[str]) -> Order | None:

@@ -14,6 +14,7 @@ from bots.payments import FakePaymentProvider, PaymentProviders
 from core import orders, payments
 from core.events import LocalPublisher
 from core.models import ChannelIdentity, Client, Order, OrderStatus, Skill
+from core.payments import PaymentProvider, PaymentRequest, ProviderError, ProviderPayment
 from core.uow import UnitOfWork
 from handlers.engine import Dialogs
 from handlers.services import Services
@@ -142,10 +143,10 @@ async def test_cancel_leaves_the_wizard_for_the_menu_and_a_stale_button_is_refus
     assert unknown[0].text == "Эта кнопка уже не действует. Вот меню."
 
 
-async def test_the_client_accepts_the_quote_pays_through_the_link_and_the_order_is_paid(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    gateway = FakePaymentProvider("http://desk.test")
+async def _quoted(
+    sessions: async_sessionmaker[AsyncSession], gateway: PaymentProvider
+) -> tuple[Chat, Order]:
+    """A registered client whose order a manager has just quoted at 10 000 ₽."""
     receiver = Receiver(
         sessions, LocalPublisher(), dialog=Dialogs(Services(payments=PaymentProviders(gateway)))
     )
@@ -159,6 +160,39 @@ async def test_the_client_accepts_the_quote_pays_through_the_link_and_the_order_
         await orders.start_evaluation(uow.session, order, manager)
         await orders.quote_order(uow.session, order, manager, 1_000_000)
         await uow.commit()
+    return chat, order
+
+
+class GatewayDown:
+    """A payment provider that cannot be reached (the port, as a real gateway would fail)."""
+
+    name = "gateway"
+
+    async def create(self, request: PaymentRequest) -> ProviderPayment:
+        raise ProviderError("connection refused")
+
+    async def fetch(self, external_id: str) -> ProviderPayment:
+        raise ProviderError("connection refused")
+
+
+async def test_a_gateway_that_is_down_gets_a_polite_answer_and_the_order_waits_for_payment(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    chat, order = await _quoted(sessions, GatewayDown())
+    await chat.press("Мои заказы")
+    await chat.press(f"№{order.number} {order.title}"[:60])
+    said = await chat.press("Принять и оплатить")
+    assert texts(said) == ["Платёжный сервис сейчас недоступен. Попробуйте, пожалуйста, позже."]
+    async with sessions() as session:
+        waiting = await session.get(Order, order.id)
+    assert waiting is not None and waiting.status is OrderStatus.AWAITING_PAYMENT
+
+
+async def test_the_client_accepts_the_quote_pays_through_the_link_and_the_order_is_paid(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    gateway = FakePaymentProvider("http://desk.test")
+    chat, order = await _quoted(sessions, gateway)
 
     await chat.press("Мои заказы")
     card = await chat.press(f"№{order.number} {order.title}"[:60])
