@@ -1,7 +1,9 @@
 """Translations: English message ids in code, Russian by default, English available.
 
-Catalogues are gettext .po files under `core/i18n/locale/<lang>/LC_MESSAGES/pult.po`,
-compiled in memory on first use (no build step, so a fresh clone runs as is)."""
+Catalogues are gettext .po files under `core/i18n/locale/<lang>/LC_MESSAGES/`: `pult.po`
+plus one file per part of the product (`panel.po`, `email.po`, ...) so that parts built side
+by side never edit one file. They are merged and compiled in memory on first use (no build
+step, so a fresh clone runs as is); a message id in two files takes `pult.po`'s text."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -24,13 +27,33 @@ def N_(message: str) -> str:
     return message
 
 
+def catalogue_files(locale: str) -> list[Path]:
+    """The locale's .po files, the main one first."""
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    main = folder / f"{DOMAIN}.po"
+    others = sorted(path for path in folder.glob("*.po") if path != main)
+    return ([main] if main.exists() else []) + others
+
+
+def read_catalogue(locale: str) -> Catalog | None:
+    catalog: Catalog | None = None
+    for path in catalogue_files(locale):
+        with path.open("rb") as po_file:
+            part = read_po(po_file, locale=locale)
+        if catalog is None:
+            catalog = part
+            continue
+        for message in part:
+            if message.id and message.id not in catalog:
+                catalog[message.id] = message
+    return catalog
+
+
 @cache
 def translations(locale: str) -> _gettext.NullTranslations:
-    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po_path.exists():
+    catalog = read_catalogue(locale)
+    if catalog is None:
         return _gettext.NullTranslations()
-    with po_path.open("rb") as po_file:
-        catalog = read_po(po_file, locale=locale)
     buffer = BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)

@@ -7,9 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from babel.messages.pofile import read_po
-
-from core.i18n import LOCALE_DIR, gettext, normalize_locale
+from core.i18n import gettext, normalize_locale, read_catalogue
 from core.kinds import BUILTIN_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +38,8 @@ def _marked_in_templates() -> set[str]:
 
 
 def _russian_catalogue() -> dict[str, str]:
-    with (LOCALE_DIR / "ru" / "LC_MESSAGES" / "pult.po").open("rb") as po_file:
-        catalog = read_po(po_file, locale="ru")
+    catalog = read_catalogue("ru")
+    assert catalog is not None
     return {
         str(message.id if isinstance(message.id, str) else message.id[0]): str(
             message.string if isinstance(message.string, str) else message.string[0]
