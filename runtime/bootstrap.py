@@ -34,6 +34,7 @@ from runtime.worker import read_heartbeat
 from webapp.services import HealthCheck
 
 if TYPE_CHECKING:
+    from runtime.email import EmailRuntime
     from runtime.telegram import TelegramRuntime
 
 # Short enough that a dead Redis shows up in /healthz, long enough for a busy network.
@@ -67,6 +68,8 @@ class Container:
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
     # The installation's bot, when PULT_TELEGRAM_TOKEN is set.
     telegram: TelegramRuntime | None = None
+    # The desk mailbox, when PULT_EMAIL_ADDRESS is set.
+    email: EmailRuntime | None = None
     # Every inbound event of this process goes through it (set by `bootstrap`).
     receiver: Receiver = field(init=False)
     # Set when something was queued in this process; the dispatcher sleeps until then.
@@ -77,6 +80,10 @@ class Container:
     @property
     def default_locale(self) -> str:
         return self.settings.locale
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work: `async with container.uow() as uow: ...; await uow.commit()`."""
@@ -124,6 +131,9 @@ async def bootstrap(settings: Settings) -> Container:
     if settings.telegram_token is not None:
         container.telegram = _telegram(container)
         channels.add(container.telegram.channel)
+    if settings.email is not None:
+        container.email = _email(container)
+        channels.add(container.email.channel)
     # After every commit: wake this process's dispatcher, and tell other processes (the
     # panel's sockets, a separate worker's dispatcher) through the bus.
     container.publisher.subscribe(lambda event: _wake_dispatcher(container, event))
@@ -163,6 +173,14 @@ def _telegram(container: Container) -> TelegramRuntime:
 
     return TelegramRuntime(
         container.settings, container.files, container.receiver.receive, container.uow
+    )
+
+
+def _email(container: Container) -> EmailRuntime:
+    from runtime.email import EmailRuntime  # only an installation with a mailbox loads it
+
+    return EmailRuntime(
+        container.settings, container.files, container.sessions, container.receiver.receive
     )
 
 

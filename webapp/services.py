@@ -9,6 +9,9 @@ from typing import Protocol
 
 from bots.payments import PaymentProviders
 from core.uow import UnitOfWork
+from inbox.bus import EventBus
+from inbox.channel import ChannelRegistry
+from inbox.files import FileStore
 
 HealthCheck = Callable[[], Awaitable[str]]
 """Returns a short status ("ok", "not configured") or raises when the dependency is down."""
@@ -25,7 +28,23 @@ class WebServices(Protocol):
     def health_checks(self) -> Mapping[str, HealthCheck]: ...
 
     @property
+    def base_url(self) -> str:
+        """Where people reach this installation, ending in "/" (https means Secure cookies)."""
+        ...
+
+    @property
     def payments(self) -> PaymentProviders: ...
+
+    @property
+    def bus(self) -> EventBus:
+        """Real-time events after commit: the panel's socket subscribes."""
+        ...
+
+    @property
+    def channels(self) -> ChannelRegistry: ...
+
+    @property
+    def files(self) -> FileStore: ...
 
     def uow(self) -> UnitOfWork: ...
 

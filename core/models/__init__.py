@@ -1,5 +1,6 @@
 """All SQLAlchemy models of the domain; importing this module registers them on Base."""
 
+from core.models.access import LoginFailure, StaffSession
 from core.models.money import (
     AccountKind,
     DiscountTier,
@@ -40,6 +41,7 @@ __all__ = [
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
+    "LoginFailure",
     "Order",
     "OrderEvent",
     "OrderKind",
@@ -50,6 +52,7 @@ __all__ = [
     "Setting",
     "Skill",
     "StaffRole",
+    "StaffSession",
     "StoredFile",
     "User",
     "executor_skills",

@@ -86,39 +86,3 @@ async def test_healthz_shows_the_last_worker_heartbeat(serve: Serve, database_ur
         body = await (await client.get("/healthz")).json()
 
     assert datetime.fromisoformat(body["worker"]["last_heartbeat"]) == beat
-
-
-async def test_start_page_is_russian_by_default(serve: Serve, database_url: str) -> None:
-    async with serve(PULT_DATABASE_URL=database_url) as (client, container):
-        response = await client.get("/")
-        html = await response.text()
-
-    assert response.status == 200
-    assert response.content_type == "text/html"
-    assert '<html lang="ru">' in html
-    assert "Пульт работает" in html
-    assert "Панель менеджера появится" in html
-    assert container.version in html
-
-
-@pytest.mark.parametrize(
-    ("query", "headers"),
-    [("?lang=en", {}), ("", {"Accept-Language": "en-GB,en;q=0.9,ru;q=0.5"})],
-)
-async def test_start_page_in_english_on_request(
-    serve: Serve, database_url: str, query: str, headers: dict[str, str]
-) -> None:
-    async with serve(PULT_DATABASE_URL=database_url) as (client, _):
-        html = await (await client.get("/" + query, headers=headers)).text()
-
-    assert '<html lang="en">' in html
-    assert "Pult is running" in html
-    assert "The manager panel arrives in a later release." in html
-    assert "Пульт" not in html
-
-
-async def test_lang_parameter_beats_accept_language(serve: Serve, database_url: str) -> None:
-    async with serve(PULT_DATABASE_URL=database_url, PULT_LOCALE="en") as (client, _):
-        html = await (await client.get("/?lang=ru", headers={"Accept-Language": "en"})).text()
-
-    assert "Пульт работает" in html

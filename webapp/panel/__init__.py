@@ -1,0 +1,1 @@
+"""The manager panel: pages for staff behind the sign-in (webapp/access/)."""
