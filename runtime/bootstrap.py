@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, cast
+from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 import sqlalchemy as sa
@@ -84,6 +85,10 @@ class Container:
     @property
     def base_url(self) -> str:
         return self.settings.base_url
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work: `async with container.uow() as uow: ...; await uow.commit()`."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bots.payments import PaymentProviders
 from core.uow import UnitOfWork
@@ -30,6 +31,11 @@ class WebServices(Protocol):
     @property
     def base_url(self) -> str:
         """Where people reach this installation, ending in "/" (https means Secure cookies)."""
+        ...
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The installation's time zone: dates and times on pages are shown in it."""
         ...
 
     @property
