@@ -8,13 +8,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.pult-installed
 DEV_STAMP := $(VENV)/.pult-installed-dev
 
-.PHONY: run test lint setup setup-dev
+.PHONY: run test lint setup setup-dev screenshots
 
 run: $(STAMP)
 	$(BIN)/pult run
 
 test: $(DEV_STAMP)
 	$(BIN)/pytest
+
+# Re-takes docs/screenshots/*.png from the panel's browser tests (needs /usr/bin/chromium).
+screenshots: $(DEV_STAMP)
+	PULT_SCREENSHOTS=1 $(BIN)/pytest tests/e2e -k "panel"
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
