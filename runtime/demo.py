@@ -1,5 +1,6 @@
 """`pult demo`: realistic demo data for an empty database — staff, clients, executors with
-skills, orders of all three built-in kinds in every status, payments and ledger entries.
+skills, orders of all three built-in kinds in every status, payments and ledger entries, and
+the conversations about them (runtime/demo_threads.py).
 Everything goes through the real domain services, so the data obeys the same rules as
 real work (audit trail, balances, discounts)."""
 
@@ -36,7 +37,9 @@ from core.models import (
 from core.staff import create_user
 from core.transitions import Actor
 from core.uow import UnitOfWork
+from inbox.models import Message
 from runtime.bootstrap import Container
+from runtime.demo_threads import add_demo_threads
 
 S = OrderStatus
 RUB = "RUB"
@@ -168,6 +171,7 @@ async def fill_demo(container: Container) -> str:
         for spec in ORDERS:
             await _demo_order(ctx, spec)
         await _month_end(ctx)
+        await add_demo_threads(uow.session, ctx.clients, by)
         await uow.commit()
         counts = await _counts(uow.session)
     locale = container.default_locale
@@ -360,4 +364,5 @@ async def _counts(session: AsyncSession) -> dict[str, int]:
         N_("Orders"): await count(Order),
         N_("Payments"): await count(Payment),
         N_("Ledger transactions"): await count(LedgerTransaction),
+        N_("Messages"): await count(Message),
     }

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core import ledger
+from core.db import utcnow
 from core.models import AccountKind, LedgerEntry, Order, OrderEvent, OrderStatus, Payment
+from inbox.models import Conversation, ConversationKind, Message
 from runtime.bootstrap import Container, bootstrap
 from runtime.demo import DemoRefused, fill_demo
 from runtime.settings import load_settings
@@ -51,3 +53,28 @@ async def test_demo_refuses_a_database_with_clients(container: Container) -> Non
     await fill_demo(container)
     with pytest.raises(DemoRefused):
         await fill_demo(container)
+
+
+async def test_demo_conversations_fill_the_inbox_with_some_waiting_for_an_answer(
+    container: Container,
+) -> None:
+    summary = await fill_demo(container)
+    async with container.sessions() as session:
+        conversations = list(await session.scalars(select(Conversation)))
+        messages = list(await session.scalars(select(Message).order_by(Message.id)))
+    kinds = {conversation.kind for conversation in conversations}
+    waiting = [
+        c for c in conversations
+        if c.last_inbound_at and (not c.last_outbound_at or c.last_inbound_at > c.last_outbound_at)
+    ]  # fmt: skip
+    answered = [c for c in conversations if c.last_outbound_at and c not in waiting]
+
+    assert "Сообщения" in summary
+    assert {ConversationKind.CLIENT, ConversationKind.EXECUTOR, ConversationKind.LEAD} <= kinds
+    assert waiting and answered
+    # Backdated, oldest first, none in the future, and the conversations follow their messages.
+    times = [message.created_at for message in messages]
+    assert times == sorted(times) and times[-1] < utcnow()
+    newest = {c.id: c.last_message_at for c in conversations}
+    for message in messages:
+        assert newest[message.conversation_id] >= message.created_at
