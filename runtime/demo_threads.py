@@ -52,7 +52,9 @@ class _Line:
     channel: str
 
 
-async def add_demo_threads(session: AsyncSession, clients: list[Client], manager_id: int) -> int:
+async def add_demo_threads(
+    session: AsyncSession, clients: list[Client], manager_id: int | None
+) -> int:
     """Writes the demo conversations; returns how many messages."""
     identities = await _identities(session, clients)
     orders = list(await session.scalars(sa.select(Order).order_by(Order.id)))
@@ -114,7 +116,7 @@ async def _stranger(session: AsyncSession) -> ChannelIdentity:
     return identity
 
 
-async def _write(session: AsyncSession, lines: list[_Line], manager_id: int) -> None:
+async def _write(session: AsyncSession, lines: list[_Line], manager_id: int | None) -> None:
     """Insert, then spread the messages over the last two days, oldest first; each thread's
     messages a few minutes apart, the last thread's newest one a few minutes ago."""
     now = utcnow()
