@@ -27,7 +27,11 @@ from runtime.seed import seed_defaults
 
 PG_ENV = "PULT_TEST_DATABASE_URL"
 REDIS_ENV = "PULT_TEST_REDIS_URL"
-SERVICE_MARKERS = ("postgres", "redis")
+# Tests that need something outside Python: skipped with the reason on a bare machine,
+# failing the run under PULT_CI_NO_SKIPS=1 (.ci/run installs or checks all of them).
+SERVICE_MARKERS = ("postgres", "redis", "browser")
+# Fixtures that start Debian's chromium (tests/e2e/conftest.py).
+BROWSER_FIXTURES = ("live", "live_postgres")
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -106,8 +110,11 @@ def redis_url() -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "redis_url" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "redis_url" in fixtures:
             item.add_marker(pytest.mark.redis)
+        if any(name in fixtures for name in BROWSER_FIXTURES):
+            item.add_marker(pytest.mark.browser)
 
 
 _skipped_service_tests: list[str] = []
@@ -124,7 +131,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.ensure_newline()
             reporter.write_line(
-                f"FAIL: {len(_skipped_service_tests)} PostgreSQL/Redis tests were skipped "
+                f"FAIL: {len(_skipped_service_tests)} service tests (PostgreSQL, Redis, "
+                f"browser) were skipped "
                 f"(first: {_skipped_service_tests[0]})",
                 red=True,
             )

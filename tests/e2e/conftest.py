@@ -127,6 +127,8 @@ async def live_postgres(
 
 @asynccontextmanager
 async def serve_live(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[LivePanel]:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("install Debian's chromium (apt-get install chromium) for browser tests")
     port = _free_port()
     settings = load_settings(
         {"PULT_DATA_DIR": str(tmp_path / "var"), "PULT_HTTP_PORT": str(port),
