@@ -80,6 +80,20 @@ def _fields(kind: OrderKind) -> list[FieldSpec]:
     return [FieldSpec.from_json(data) for data in kind.fields]
 
 
+def _current(turn: Turn, fields: list[FieldSpec]) -> FieldSpec | None:
+    """The field being asked, or None when the owner has since removed fields from the kind
+    and the position is past its end (the wizard then goes to the summary, whose Confirm
+    asks for any required field still missing)."""
+    assert turn.state is not None
+    position = int(turn.state.data.get("i", 0))
+    return fields[position] if 0 <= position < len(fields) else None
+
+
+async def _to_summary(turn: Turn) -> None:
+    turn.move("summary", editing=False)
+    await _summary(turn)
+
+
 # --- asking -----------------------------------------------------------------------------
 
 
@@ -89,8 +103,10 @@ async def ask(turn: Turn) -> None:
     if turn.state.step == "summary":
         await _summary(turn)
         return
-    kind = await _kind(turn)
-    field = _fields(kind)[turn.state.data["i"]]
+    field = _current(turn, _fields(await _kind(turn)))
+    if field is None:
+        await _to_summary(turn)
+        return
     text = turn.t(ASK_FIELD, label=turn.t(field.label))
     if not field.required:
         text += " " + turn.t(OPTIONAL)
@@ -137,8 +153,10 @@ async def on_input(turn: Turn) -> None:
     if turn.state.step == "summary":
         await _summary(turn)  # typed text at the summary: show it again with its buttons
         return
-    kind = await _kind(turn)
-    field = _fields(kind)[turn.state.data["i"]]
+    field = _current(turn, _fields(await _kind(turn)))
+    if field is None:
+        await _to_summary(turn)
+        return
     if field.type is FieldType.FILES:
         await _take_files(turn)
         return
@@ -227,23 +245,25 @@ async def on_button(turn: Turn, action: str, args: list[str]) -> None:
 async def _control(turn: Turn, action: str, args: list[str]) -> None:
     assert turn.state is not None
     fields = _fields(await _kind(turn))
-    field = fields[turn.state.data["i"]]
-    if action == "cancel":
+    field = _current(turn, fields)
+    if field is None and action not in ("cancel", "confirm", "editmenu", "edit"):
+        await _to_summary(turn)
+    elif action == "cancel":
         from handlers.menu import cancel
 
         await cancel(turn)
     elif action == "back":
         turn.move("field", i=max(0, turn.state.data["i"] - 1))
         await ask(turn)
-    elif action == "skip" and not field.required:
+    elif field is not None and action == "skip" and not field.required:
         await _store(turn, field, None)
-    elif action == "done" and field.type is FieldType.FILES:
+    elif field is not None and action == "done" and field.type is FieldType.FILES:
         if field.required and not turn.state.data.get("files"):
             turn.say(turn.t(REQUIRED))
             await ask(turn)
         else:
             await _next(turn)
-    elif action in ("pick", "yes", "no") and turn.state.step == "field":
+    elif field is not None and action in ("pick", "yes", "no") and turn.state.step == "field":
         await _picked(turn, field, action, args)
     elif action == "editmenu":
         labels = [button(turn.t(f.label), f"wiz:edit:{i}") for i, f in enumerate(fields)]

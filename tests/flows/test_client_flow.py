@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bots.payments import FakePaymentProvider, PaymentProviders
 from core import orders, payments
 from core.events import LocalPublisher
-from core.models import ChannelIdentity, Client, Order, OrderStatus, Skill
+from core.models import ChannelIdentity, Client, Order, OrderKind, OrderStatus, Skill
 from core.payments import PaymentProvider, PaymentRequest, ProviderError, ProviderPayment
 from core.uow import UnitOfWork
 from handlers.engine import Dialogs
@@ -125,6 +125,32 @@ async def test_the_wizard_re_asks_bad_answers_goes_back_and_creates_the_order(
     assert order.details["work_type"] == "Coursework" and order.details["originality"] is None
     assert order.title == "Студенческая работа: Маркетинг малого бизнеса"
     assert order.deadline is not None and order.deadline.strftime("%d.%m.%Y") == deadline
+
+
+async def test_a_kind_shortened_by_the_owner_mid_wizard_sends_the_client_to_the_summary(
+    chat: Chat, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await _introduce(chat)
+    await chat.press("Новый заказ")
+    await chat.press("Студенческая работа")
+    await chat.press("Экономика")
+    await chat.press("Курсовая работа")
+    await chat.send("Маркетинг малого бизнеса")  # the wizard now asks field 3 (pages)
+    async with sessions() as session:
+        kind = await session.scalar(select(OrderKind).where(OrderKind.code == "student_paper"))
+        assert kind is not None
+        kind.fields = kind.fields[:3]  # the owner removes pages, originality, deadline, files
+        await session.commit()
+
+    answered = await chat.send("35")
+    pressed = await chat.send(button="wiz:skip")
+
+    assert "Маркетинг малого бизнеса" in answered[0].html  # the summary, not a crash
+    assert "Маркетинг малого бизнеса" in pressed[0].html
+    await chat.press("Подтвердить")
+    async with sessions() as session:
+        order = await session.scalar(select(Order))
+    assert order is not None and order.details["topic"] == "Маркетинг малого бизнеса"
 
 
 async def test_cancel_leaves_the_wizard_for_the_menu_and_a_stale_button_is_refused(
