@@ -72,3 +72,23 @@ def resume_feed(executor: Executor) -> bool:
         return False
     executor.status = ExecutorStatus.ACTIVE
     return True
+
+
+def block_executor(executor: Executor) -> bool:
+    """Stop all work with an executor: no feed, no takes, no bids, no assignment (every
+    one of those checks for `active`). False if they were blocked already."""
+    if executor.status is ExecutorStatus.BLOCKED:
+        return False
+    executor.status = ExecutorStatus.BLOCKED
+    return True
+
+
+def unblock_executor(executor: Executor) -> bool:
+    """Undo a block: someone who was approved before works again; a rejected applicant's
+    application waits for a decision again. False if they were not blocked."""
+    if executor.status is not ExecutorStatus.BLOCKED:
+        return False
+    executor.status = (
+        ExecutorStatus.ACTIVE if executor.approved_at is not None else ExecutorStatus.APPLICANT
+    )
+    return True

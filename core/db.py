@@ -3,10 +3,11 @@ constraints (so Alembic migrations name them the same way on SQLite and PostgreS
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Index, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -49,3 +50,22 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def postgresql_only(index: Index) -> Index:
+    """An index that exists on PostgreSQL only (a trigram GIN index): the migrations create it
+    there, `create_all` skips it elsewhere, and `schema_filter` leaves it out of the
+    models-versus-migrations comparison on other backends."""
+    index.info["only_dialect"] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
+def schema_filter(dialect_name: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's `include_object` for `dialect_name`: every object but the model indexes
+    declared for another backend only (`postgresql_only`)."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        only = obj.info.get("only_dialect") if type_ == "index" and not reflected else None
+        return only is None or only == dialect_name
+
+    return include

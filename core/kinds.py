@@ -3,11 +3,13 @@ new installation starts with (student paper, print job, trip / special equipment
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from core.i18n import N_
+from core.i18n import N_, gettext
 
 
 class FieldType(StrEnum):
@@ -198,3 +200,116 @@ STEP_LABELS = {
     "started": N_("Work started"),
     "finished": N_("Finished"),
 }
+
+
+# --- checking a kind edited in the panel -------------------------------------------------
+
+FIELD_KEY_MAX = 40
+STEP_NAME_MAX = 64  # orders.step is VARCHAR(64)
+LABEL_MAX = 200
+GUARANTEE_DAYS_MAX = 365
+ROLES = ("deadline", "scheduled_at")  # answers that become the order's deadline / time
+SOURCES = ("skills",)  # a choice among the executors' skills instead of its own list
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+KEY_RULE = N_(
+    "Use Latin small letters, digits and _ for the key, starting with a letter (at most {limit})."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KindProblem:
+    """Why an edited kind cannot be saved: a msgid with its values, and which intake field
+    (its index) it is about, or None for the kind as a whole."""
+
+    message: str
+    field: int | None = None
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def text(self, locale: str | None) -> str:
+        return gettext(self.message, locale).format(**dict(self.values))
+
+
+def check_kind(
+    name: str,
+    fields: Sequence[FieldSpec],
+    execution_steps: Sequence[str],
+    prepayment_percent: int | None,
+    guarantee_days: int,
+) -> list[KindProblem]:
+    """Everything that would keep the wizard or the order lifecycle from using this kind;
+    an empty list means it may be saved."""
+    problems: list[KindProblem] = []
+    if not name.strip():
+        problems.append(KindProblem(N_("Give the kind a name.")))
+    elif len(name) > LABEL_MAX:
+        problems.append(KindProblem(N_("The name is too long: at most {limit} characters."),
+                                    values=(("limit", LABEL_MAX),)))  # fmt: skip
+    if not fields:
+        problems.append(KindProblem(N_("A kind needs at least one field to ask.")))
+    keys: set[str] = set()
+    roles: set[str] = set()
+    for index, field in enumerate(fields):
+        problems += [KindProblem(msg, index, values) for msg, values in _field_problems(field)]
+        if field.key in keys:
+            problems.append(KindProblem(N_("Two fields have the key {key}."), index,
+                                        (("key", field.key),)))  # fmt: skip
+        keys.add(field.key)
+        if field.role is not None:
+            if field.role in roles:
+                problems.append(KindProblem(N_("Only one field may set the {role}."), index,
+                                            (("role", field.role),)))  # fmt: skip
+            roles.add(field.role)
+    problems += _step_problems(execution_steps)
+    if prepayment_percent is not None and not 0 <= prepayment_percent <= 100:
+        problems.append(KindProblem(N_("The prepayment is a percent from 0 to 100.")))
+    if not 0 <= guarantee_days <= GUARANTEE_DAYS_MAX:
+        problems.append(KindProblem(N_("The guarantee period is from 0 to {limit} days."),
+                                    values=(("limit", GUARANTEE_DAYS_MAX),)))  # fmt: skip
+    return problems
+
+
+def _field_problems(field: FieldSpec) -> list[tuple[str, tuple[tuple[str, Any], ...]]]:
+    found: list[tuple[str, tuple[tuple[str, Any], ...]]] = []
+    if not _IDENTIFIER.match(field.key) or len(field.key) > FIELD_KEY_MAX:
+        found.append((KEY_RULE, (("limit", FIELD_KEY_MAX),)))
+    if not field.label.strip():
+        found.append((N_("Give the field a label."), ()))
+    elif len(field.label) > LABEL_MAX:
+        found.append((N_("The label is too long: at most {limit} characters."),
+                      (("limit", LABEL_MAX),)))  # fmt: skip
+    if field.type is FieldType.CHOICE:
+        if field.source is None and not field.choices:
+            found.append((N_("A choice field needs its options (or the skills list)."), ()))
+        if any(not choice.strip() for choice in field.choices):
+            found.append((N_("An option must not be empty."), ()))
+        if len(set(field.choices)) != len(field.choices):
+            found.append((N_("The options repeat."), ()))
+    if field.source is not None and (
+        field.source not in SOURCES or field.type is not FieldType.CHOICE
+    ):
+        found.append((N_("Only a choice field may take its options from the skills list."), ()))
+    if field.type is FieldType.INTEGER:
+        if field.min is not None and field.max is not None and field.min > field.max:
+            found.append((N_("The minimum is greater than the maximum."), ()))
+    elif field.min is not None or field.max is not None:
+        found.append((N_("Only a number field has a range."), ()))
+    if field.skill and field.type is not FieldType.CHOICE:
+        found.append((N_("Only a choice field can name the skill a job needs."), ()))
+    if field.role is not None and (
+        field.role not in ROLES or field.type not in (FieldType.DATE, FieldType.DATETIME)
+    ):
+        found.append((N_("Only a date field can be the deadline or the scheduled time."), ()))
+    return found
+
+
+def _step_problems(steps: Sequence[str]) -> list[KindProblem]:
+    problems = []
+    for step in steps:
+        if not _IDENTIFIER.match(step) or len(step) > STEP_NAME_MAX:
+            problems.append(KindProblem(
+                N_("Step {step}: use Latin small letters, digits and _, starting with a letter."),
+                values=(("step", step),),
+            ))  # fmt: skip
+    if len(set(steps)) != len(steps):
+        problems.append(KindProblem(N_("The execution steps repeat.")))
+    return problems

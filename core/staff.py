@@ -66,6 +66,10 @@ class UnknownRoleError(StaffError):
     msgid = N_("Unknown staff role '{role}': use owner, manager or operator")
 
 
+class LastOwnerError(StaffError):
+    msgid = N_("This is the last active owner: make someone else an owner first")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -146,6 +150,36 @@ async def ensure_owner(session: AsyncSession, email: str, name: str = "Owner") -
         return None
     _user, one_time = await create_user(session, email, name, StaffRole.OWNER)
     return one_time
+
+
+async def change_role(session: AsyncSession, user: User, role: StaffRole | str) -> None:
+    """Give a staff member another role; the last active owner stays an owner."""
+    new_role = _parse_role(role)
+    if user.role is StaffRole.OWNER and new_role is not StaffRole.OWNER:
+        await _keep_an_owner(session, user)
+    user.role = new_role
+    await session.flush()
+
+
+async def deactivate_user(session: AsyncSession, user: User) -> None:
+    """Close a staff account (it signs in no more; its history stays). The last active owner
+    cannot be closed: nobody could reach the settings any more."""
+    if user.role is StaffRole.OWNER and user.is_active:
+        await _keep_an_owner(session, user)
+    user.is_active = False
+    await session.flush()
+
+
+async def _keep_an_owner(session: AsyncSession, leaving: User) -> None:
+    # Lock every active owner's row (PostgreSQL): two owners demoting each other at the same
+    # moment are serialised, and the second sees the first's change. SQLite has one writer.
+    owners = await session.scalars(
+        select(User.id)
+        .where(User.role == StaffRole.OWNER, User.is_active.is_(True))
+        .with_for_update()
+    )
+    if not any(owner_id != leaving.id for owner_id in owners):
+        raise LastOwnerError()
 
 
 async def _email_taken(session: AsyncSession, address: str) -> bool:

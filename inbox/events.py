@@ -28,3 +28,12 @@ class DeliveryChanged(DomainEvent):
     outbox_id: int
     message_id: int | None
     status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationRead(DomainEvent):
+    """A staff member has read a conversation up to a message (the panel's unread marks)."""
+
+    conversation_id: int
+    user_id: int
+    message_id: int

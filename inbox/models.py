@@ -1,6 +1,6 @@
 """Messaging records: conversations (per order and outside orders), messages and their
-files, per-user read markers, the inbound event log, the outbox, thread references and the
-dialog state of each channel identity."""
+files, per-user read markers, the inbound event log, the outbox, thread references, the
+dialog state of each channel identity and how far each mailbox has been read."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     ForeignKey,
     Index,
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, postgresql_only, utcnow
 from core.models import StoredFile
 from core.models.people import enum_column
 
@@ -102,7 +103,8 @@ class Conversation(Base):
             sqlite_where=text("kind = 'application'"),
             postgresql_where=text("kind = 'application'"),
         ),
-        Index("ix_conversations_last_message_at", "last_message_at"),
+        # The inbox: newest activity first, keyset-paged on (last_message_at, id).
+        Index("ix_conversations_last_message_at_id", "last_message_at", "id"),
     )
 
 
@@ -112,6 +114,10 @@ message_files = Table(
     Column("message_id", ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
     Column("file_id", ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+# Defined outside Message, whose `text` column hides sqlalchemy's text() in the class body.
+_INBOUND = text("direction = 'in'")
 
 
 class Message(Base):
@@ -149,6 +155,23 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_channel_external_id", "channel", "external_id"),
+        # The inbox's channel icon and unread counts read a conversation's inbound messages.
+        Index(
+            "ix_messages_inbound",
+            "conversation_id",
+            "id",
+            sqlite_where=_INBOUND,
+            postgresql_where=_INBOUND,
+        ),
+        # Panel search by any part of a message's text (ILIKE '%word%').
+        postgresql_only(
+            Index(
+                "ix_messages_text_trgm",
+                "text",
+                postgresql_using="gin",
+                postgresql_ops={"text": "gin_trgm_ops"},
+            )
+        ),
     )
 
 
@@ -223,6 +246,8 @@ class OutboxItem(Base):
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         # Per-chat order: the dispatcher sends a chat's oldest pending item first.
         Index("ix_outbox_channel_chat_id_id", "channel", "chat_id", "id"),
+        # The order card shows a failed message's attempts and last error.
+        Index("ix_outbox_message_id", "message_id"),
     )
 
 
@@ -254,4 +279,16 @@ class DialogState(Base):
     flow: Mapped[str] = mapped_column(String(64))
     step: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class MailboxState(Base):
+    """How far the e-mail listener has read a mailbox (bots/email/listener.py): every UID up
+    to `last_uid` was taken, as long as the server's UIDVALIDITY is still `uid_validity`."""
+
+    __tablename__ = "mailbox_states"
+
+    mailbox: Mapped[str] = mapped_column(String(255), primary_key=True)  # user@host/folder
+    uid_validity: Mapped[int] = mapped_column(BigInteger)  # 32-bit unsigned on the wire
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -64,6 +64,21 @@ async def reply(
     return message
 
 
+async def note(
+    session: AsyncSession,
+    conversation: Conversation,
+    text: str,
+    *,
+    author_user_id: int,
+    files: list[StoredFile] | None = None,
+) -> Message:
+    """An internal note in any conversation, beside the messages it is about: staff see
+    it, it never leaves (no outbox item) and it is not an answer to the counterpart."""
+    return await add_message(
+        session, conversation, Direction.NOTE, text, author_user_id=author_user_id, files=files
+    )
+
+
 async def route(
     session: AsyncSession, conversation: Conversation, channel: str | None = None
 ) -> ChannelIdentity:

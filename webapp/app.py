@@ -19,12 +19,16 @@ from webapp.templating import create_environment
 __all__ = ["HealthCheck", "WebServices", "create_app"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+FORM_FIELDS_ROOM = 1024 * 1024
 
 
 def create_app(
     services: WebServices, *, webhooks: Iterable[web.AbstractRouteDef] = ()
 ) -> web.Application:
-    app = web.Application(middlewares=[security_headers])
+    # A form may carry files up to the file store's limit (plus room for its other fields);
+    # the thread composer streams its uploads and is not bound by this.
+    max_body = services.files.max_size + FORM_FIELDS_ROOM
+    app = web.Application(middlewares=[security_headers], client_max_size=max_body)
     app[SERVICES] = services
     app[TEMPLATES] = create_environment()
     app.router.add_get("/healthz", health.healthz, name="healthz")

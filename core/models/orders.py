@@ -141,6 +141,10 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_status_deadline", "status", "deadline"),
         Index("ix_orders_created_at", "created_at"),
+        # The panel's big order tabs (archive, ready) sorted by deadline or last change: an
+        # index in the sort order, filtered by status (small tabs use the status index).
+        Index("ix_orders_deadline", "deadline"),
+        Index("ix_orders_updated_at", "updated_at"),
         CheckConstraint("client_price IS NULL OR client_price >= 0", name="client_price_ok"),
         CheckConstraint("executor_price IS NULL OR executor_price >= 0", name="executor_price_ok"),
         CheckConstraint("exchange_price IS NULL OR exchange_price >= 0", name="exchange_price_ok"),

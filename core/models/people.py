@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, postgresql_only, utcnow
 
 
 def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
@@ -92,6 +92,18 @@ class Client(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     manager: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        # Panel search and the operator's quick search by any part of a name.
+        postgresql_only(
+            Index(
+                "ix_clients_name_trgm",
+                "name",
+                postgresql_using="gin",
+                postgresql_ops={"name": "gin_trgm_ops"},
+            )
+        ),
+    )
 
 
 class Skill(Base):

@@ -9,8 +9,16 @@ from datetime import date, datetime, time
 from typing import Any
 
 from core.events import DomainEvent, MoneyMoved, OrderCreated, OrderTransitioned
-from inbox.bus.base import MESSAGE_CREATED, MONEY_MOVED, ORDER_CHANGED, OUTBOX_WAKE, EventBus
-from inbox.events import MessageCreated, OutboxQueued
+from inbox.bus.base import (
+    CONVERSATION_READ,
+    DELIVERY_CHANGED,
+    MESSAGE_CREATED,
+    MONEY_MOVED,
+    ORDER_CHANGED,
+    OUTBOX_WAKE,
+    EventBus,
+)
+from inbox.events import ConversationRead, DeliveryChanged, MessageCreated, OutboxQueued
 
 
 class BusPublisher:
@@ -58,6 +66,18 @@ def notice_for(event: DomainEvent) -> tuple[str, dict[str, Any]]:
             }
         case OutboxQueued():
             return OUTBOX_WAKE, {"outbox_id": event.outbox_id, "channel": event.channel}
+        case DeliveryChanged():
+            return DELIVERY_CHANGED, {
+                "outbox_id": event.outbox_id,
+                "message_id": event.message_id,
+                "status": event.status,
+            }
+        case ConversationRead():
+            return CONVERSATION_READ, {
+                "conversation_id": event.conversation_id,
+                "user_id": event.user_id,
+                "message_id": event.message_id,
+            }
     return f"domain.{type(event).__name__}", json_safe(dataclasses.asdict(event))
 
 

@@ -108,7 +108,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LivePanel]:
+def chromium() -> str:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("install Debian's chromium (apt-get install chromium) for browser tests")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def live(tmp_path: Path, chromium: str) -> AsyncIterator[LivePanel]:
     """An all-in-one Pult on the embedded default (SQLite, in-memory bus) with a browser."""
     async with serve_live(tmp_path, {}) as panel:
         yield panel
@@ -116,7 +123,7 @@ async def live(tmp_path: Path) -> AsyncIterator[LivePanel]:
 
 @pytest.fixture
 async def live_postgres(
-    tmp_path: Path, postgres_url: str, redis_url: str
+    tmp_path: Path, postgres_url: str, redis_url: str, chromium: str
 ) -> AsyncIterator[LivePanel]:
     """The same on PostgreSQL with the Redis bus, as a production installation runs."""
     await reset_postgres(postgres_url)
@@ -127,8 +134,6 @@ async def live_postgres(
 
 @asynccontextmanager
 async def serve_live(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[LivePanel]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("install Debian's chromium (apt-get install chromium) for browser tests")
     port = _free_port()
     settings = load_settings(
         {"PULT_DATA_DIR": str(tmp_path / "var"), "PULT_HTTP_PORT": str(port),

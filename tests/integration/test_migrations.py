@@ -9,15 +9,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.db import schema_filter
 from runtime.database import create_engine
 from runtime.migrate import downgrade, upgrade
 from runtime.schema import metadata
 
 
 def _diff(connection: sa.Connection) -> list[Any]:
-    context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
-    )
+    opts = {
+        "compare_type": True,
+        "compare_server_default": True,
+        # PostgreSQL-only indexes (trigram GIN) are compared on PostgreSQL only.
+        "include_object": schema_filter(connection.dialect.name),
+    }
+    context = MigrationContext.configure(connection, opts=opts)
     return list(compare_metadata(context, metadata))
 
 

@@ -1,0 +1,81 @@
+"""How the people and settings pages write things: moments in the installation's clock,
+money in roubles, ratings, status names of executors and orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from core.i18n import N_, gettext
+from core.lifecycle import STATUS_LABELS
+from core.models import ExecutorStatus, OrderStatus
+from core.pricing import format_money
+
+EXECUTOR_STATUS_LABELS = {
+    ExecutorStatus.APPLICANT: N_("Applications"),
+    ExecutorStatus.ACTIVE: N_("Active"),
+    ExecutorStatus.PAUSED: N_("Paused"),
+    ExecutorStatus.BLOCKED: N_("Blocked"),
+}
+# One executor's standing (the card's badge); the tabs above use the plural list names.
+STANDING_LABELS = {
+    ExecutorStatus.APPLICANT: N_("Applicant"),
+    ExecutorStatus.ACTIVE: N_("Works with us"),
+    ExecutorStatus.PAUSED: N_("Feed paused"),
+    ExecutorStatus.BLOCKED: N_("Blocked executor"),
+}
+CHANNEL_LABELS = {
+    "telegram": "Telegram",
+    "email": N_("E-mail"),
+    "viber": "Viber",
+    "vk": N_("VK"),
+    "sitechat": N_("Site chat"),
+    "loopback": N_("Test channel"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """Handed to templates as `fmt`: `fmt.when(moment)`, `fmt.money(amount)`, ..."""
+
+    tz: ZoneInfo
+    locale: str
+
+    def t(self, message: str) -> str:
+        return gettext(message, self.locale)
+
+    def when(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.tz).strftime("%d.%m.%Y %H:%M") if moment else "—"
+
+    def day(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.tz).strftime("%d.%m.%Y") if moment else "—"
+
+    def money(self, amount: int | None, currency: str = "RUB") -> str:
+        return "—" if amount is None else format_money(amount, currency, self.locale)
+
+    def rating(self, value: float | None) -> str:
+        return (
+            "—"
+            if value is None
+            else f"{value:.1f}".replace(".", "," if self.locale == "ru" else ".")
+        )
+
+    def percent_bp(self, basis_points: int) -> str:
+        text = f"{basis_points / 100:g}"
+        return (text.replace(".", ",") if self.locale == "ru" else text) + " %"
+
+    def order_status(self, status: OrderStatus | str) -> str:
+        return self.t(STATUS_LABELS[OrderStatus(status)])
+
+    def executor_status(self, status: ExecutorStatus | str) -> str:
+        return self.t(EXECUTOR_STATUS_LABELS[ExecutorStatus(status)])
+
+    def standing(self, status: ExecutorStatus | str) -> str:
+        return self.t(STANDING_LABELS[ExecutorStatus(status)])
+
+    def channel(self, name: str | None) -> str:
+        if not name:
+            return "—"
+        label = CHANNEL_LABELS.get(name)
+        return self.t(label) if label else name

@@ -1,0 +1,346 @@
+"""The unified inbox: conversations from every channel, newest activity first.
+
+    inbox_page(session, viewer_id=, filters=InboxFilters(), limit=50, before=None) -> InboxPage
+    inbox_rows(session, conversation_ids, viewer_id=) -> list[InboxRow]
+
+A row is one conversation (an order's client or executor thread, a lead, an executor
+application; internal notes are not listed): its order, the counterpart, the channel of the
+counterpart's latest message, a preview of the latest message, how long the counterpart has
+been waiting for an answer, and how many of their messages this viewer has not read. Pages
+are keyset-paged on (last activity, id): pass the page's `next_cursor` as `before`.
+
+The assigned manager of a conversation is its order's manager, else the conversation's,
+else the client's responsible manager (`assigned_manager`). `only_assigned_to` (managers
+whom a setting restricts to their own work) keeps the conversations assigned to that user or
+to nobody yet (`visible_to`, the panel's rule); "assigned to me" is only the viewer's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.db import UTCDateTime
+from core.models import Client, Executor, Order, OrderStatus, User
+from inbox.models import Conversation, ConversationKind, Direction, Message, ReadMarker
+
+PREVIEW_CHARS = 120
+_Query = TypeVar("_Query", bound=Select)
+EXECUTOR_SIDE = (ConversationKind.EXECUTOR, ConversationKind.APPLICATION)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# A literal (not a bound parameter) so that both backends can use the partial index
+# ix_messages_inbound, whose condition is the same text.
+IS_INBOUND = Message.direction == literal_column("'in'")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilters:
+    channel: str | None = None  # the channel of the counterpart's latest message
+    statuses: tuple[OrderStatus, ...] = ()  # the order's status is one of these
+    assigned_to_me: bool = False  # assigned to the viewer
+    unanswered: bool = False  # the counterpart wrote last and nobody answered yet
+    only_assigned_to: int | None = None  # a restricted manager: theirs and nobody's
+    kinds: tuple[ConversationKind, ...] = ()  # empty: all kinds but internal notes
+
+
+@dataclass(frozen=True, slots=True)
+class InboxCursor:
+    """A position in the inbox: rows older than (last_message_at, conversation_id)."""
+
+    last_message_at: datetime
+    conversation_id: int
+
+    def token(self) -> str:
+        """For a URL: `?before=<token>`."""
+        return f"{(self.last_message_at - _EPOCH) // _MICROSECOND}-{self.conversation_id}"
+
+    @classmethod
+    def parse(cls, token: str | None) -> InboxCursor | None:
+        """The cursor of a token; None for a missing or malformed one (the first page)."""
+        try:
+            micros, conversation_id = (token or "").split("-")
+            return cls(_EPOCH + int(micros) * _MICROSECOND, int(conversation_id))
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    conversation_id: int
+    kind: ConversationKind
+    order_id: int | None
+    order_number: int | None
+    order_status: OrderStatus | None
+    order_title: str | None
+    client_id: int | None
+    executor_id: int | None
+    counterpart_name: str  # the client, the executor, or the lead
+    channel: str | None  # of the counterpart's latest message (the row's icon)
+    last_message_at: datetime
+    last_message_preview: str  # first PREVIEW_CHARS characters, whitespace collapsed
+    last_message_direction: Direction | None
+    waiting_since: datetime | None  # their last message, if no answer came after it
+    unread: int  # their messages after this viewer's read marker
+    manager_id: int | None
+    manager_name: str | None
+
+    @property
+    def cursor(self) -> InboxCursor:
+        return InboxCursor(self.last_message_at, self.conversation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    rows: list[InboxRow]
+    next_cursor: InboxCursor | None  # None on the last page
+
+
+def assigned_manager() -> ColumnElement[int | None]:
+    """The user a conversation is assigned to (needs Order and Client outer-joined)."""
+    return func.coalesce(Order.manager_id, Conversation.manager_id, Client.manager_id)
+
+
+def assigned_to(user_id: int) -> ColumnElement[bool]:
+    """`assigned_manager() == user_id`, spelled out column by column: PostgreSQL estimates
+    each column from its statistics (it guesses 0.5 % for a COALESCE and then plans a
+    parallel scan whose start-up costs more than the whole query)."""
+    return or_(
+        Order.manager_id == user_id,
+        and_(
+            Order.manager_id.is_(None),
+            or_(
+                Conversation.manager_id == user_id,
+                and_(Conversation.manager_id.is_(None), Client.manager_id == user_id),
+            ),
+        ),
+    )
+
+
+def visible_to(user_id: int) -> ColumnElement[bool]:
+    """What a restricted manager sees: assigned to them, or to nobody yet."""
+    nobody = and_(
+        Order.manager_id.is_(None), Conversation.manager_id.is_(None), Client.manager_id.is_(None)
+    )
+    return or_(assigned_to(user_id), nobody)
+
+
+def with_context(query: _Query) -> _Query:
+    """Outer-join the conversation's order and client (for filters on them)."""
+    return query.outerjoin(Order, Order.id == Conversation.order_id).outerjoin(
+        Client, Client.id == Conversation.client_id
+    )
+
+
+def listed_kinds(kinds: Sequence[ConversationKind] = ()) -> ColumnElement[bool]:
+    if kinds:
+        return Conversation.kind.in_(kinds)
+    return Conversation.kind != ConversationKind.NOTES
+
+
+async def inbox_page(
+    session: AsyncSession,
+    *,
+    viewer_id: int,
+    filters: InboxFilters | None = None,
+    limit: int = 50,
+    before: InboxCursor | None = None,
+) -> InboxPage:
+    filters, limit = filters or InboxFilters(), max(1, limit)
+    query = with_context(select(Conversation.id, Conversation.last_message_at)).where(
+        Conversation.last_message_at.is_not(None), listed_kinds(filters.kinds)
+    )
+    for condition in _conditions(filters, viewer_id):
+        query = query.where(condition)
+    if before is not None:
+        query = query.where(
+            tuple_(Conversation.last_message_at, Conversation.id)
+            < tuple_(
+                literal(before.last_message_at, UTCDateTime()), literal(before.conversation_id)
+            )
+        )
+    query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    found = (await session.execute(query.limit(limit + 1))).all()
+    rows = await inbox_rows(session, [row.id for row in found[:limit]], viewer_id=viewer_id)
+    # The cursor is where this query stopped, even if a row moved up since.
+    last = found[limit - 1] if len(found) > limit else None
+    return InboxPage(rows, InboxCursor(last.last_message_at, last.id) if last else None)
+
+
+def _conditions(filters: InboxFilters, viewer_id: int) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.only_assigned_to is not None:
+        conditions.append(visible_to(filters.only_assigned_to))
+    if filters.assigned_to_me:
+        conditions.append(assigned_to(viewer_id))
+    if filters.statuses:
+        conditions.append(Order.status.in_(filters.statuses))
+    if filters.unanswered:
+        conditions.append(unanswered())
+    if filters.channel:
+        conditions.append(latest_inbound_channel() == filters.channel)
+    return conditions
+
+
+def unanswered() -> ColumnElement[bool]:
+    return and_(
+        Conversation.last_inbound_at.is_not(None),
+        or_(
+            Conversation.last_outbound_at.is_(None),
+            Conversation.last_outbound_at < Conversation.last_inbound_at,
+        ),
+    )
+
+
+def latest_inbound_channel() -> ColumnElement[str | None]:
+    return (
+        select(Message.channel)
+        .where(Message.conversation_id == Conversation.id, IS_INBOUND)
+        .order_by(Message.id.desc())
+        .limit(1)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+
+
+async def inbox_rows(
+    session: AsyncSession, conversation_ids: Sequence[int], *, viewer_id: int
+) -> list[InboxRow]:
+    """Inbox rows of these conversations, in the order given (ids not found are skipped)."""
+    if not conversation_ids:
+        return []
+    ids = list(conversation_ids)
+    heads = await _heads(session, ids)
+    last = await _last_messages(session, ids)
+    inbound = await _inbound(session, ids, viewer_id)
+    rows = []
+    for conversation_id in ids:
+        head = heads.get(conversation_id)
+        if head is None:
+            continue
+        direction, preview = last.get(conversation_id, (None, ""))
+        channel, unread = inbound.get(conversation_id, (None, 0))
+        rows.append(_row(head, channel, preview, direction, unread))
+    return rows
+
+
+def _row(
+    head: Any, channel: str | None, preview: str, direction: Direction | None, unread: int
+) -> InboxRow:
+    inbound_at, outbound_at = head.last_inbound_at, head.last_outbound_at
+    waiting = inbound_at if inbound_at and (not outbound_at or outbound_at < inbound_at) else None
+    executor_side = head.kind in EXECUTOR_SIDE
+    return InboxRow(
+        conversation_id=head.id,
+        kind=head.kind,
+        order_id=head.order_id,
+        order_number=head.number,
+        order_status=head.status,
+        order_title=head.title,
+        client_id=head.client_id,
+        executor_id=head.executor_id,
+        counterpart_name=(head.executor_name if executor_side else head.client_name) or "",
+        channel=channel,
+        last_message_at=head.last_message_at or head.created_at,
+        last_message_preview=preview_text(preview),
+        last_message_direction=direction,
+        waiting_since=waiting,
+        unread=unread,
+        manager_id=head.manager_id,
+        manager_name=head.manager_name,
+    )
+
+
+def preview_text(text: str | None, chars: int = PREVIEW_CHARS) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"
+
+
+async def _heads(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
+    manager = aliased(User)
+    assigned = assigned_manager()
+    query = (
+        with_context(
+            select(
+                Conversation.id,
+                Conversation.kind,
+                Conversation.order_id,
+                Conversation.client_id,
+                Conversation.executor_id,
+                Conversation.last_message_at,
+                Conversation.last_inbound_at,
+                Conversation.last_outbound_at,
+                Conversation.created_at,
+                Order.number,
+                Order.status,
+                Order.title,
+                Client.name.label("client_name"),
+                Executor.name.label("executor_name"),
+                assigned.label("manager_id"),
+                manager.name.label("manager_name"),
+            )
+        )
+        .outerjoin(Executor, Executor.id == Conversation.executor_id)
+        .outerjoin(manager, manager.id == assigned)
+        .where(Conversation.id.in_(ids))
+    )
+    return {row.id: row for row in await session.execute(query)}
+
+
+async def _last_messages(session: AsyncSession, ids: list[int]) -> dict[int, tuple[Any, str]]:
+    latest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(ids))
+        .group_by(Message.conversation_id)
+    )
+    query = select(
+        Message.conversation_id, Message.direction, func.substr(Message.text, 1, 4 * PREVIEW_CHARS)
+    ).where(Message.id.in_(latest))
+    return {row[0]: (row[1], row[2]) for row in await session.execute(query)}
+
+
+async def _inbound(
+    session: AsyncSession, ids: list[int], viewer_id: int
+) -> dict[int, tuple[str | None, int]]:
+    """Per conversation: the channel of the counterpart's latest message and how many of
+    their messages the viewer has not read."""
+    read_up_to = func.coalesce(ReadMarker.last_read_message_id, 0)
+    grouped = (
+        select(
+            Message.conversation_id,
+            func.max(Message.id).label("latest"),
+            func.sum(case((Message.id > read_up_to, 1), else_=0)).label("unread"),
+        )
+        .outerjoin(
+            ReadMarker,
+            and_(
+                ReadMarker.conversation_id == Message.conversation_id,
+                ReadMarker.user_id == viewer_id,
+            ),
+        )
+        .where(Message.conversation_id.in_(ids), IS_INBOUND)
+        .group_by(Message.conversation_id)
+    )
+    counts = {row.conversation_id: row for row in await session.execute(grouped)}
+    if not counts:
+        return {}
+    latest = {row.latest for row in counts.values()}
+    query = select(Message.id, Message.channel).where(Message.id.in_(latest))
+    channels = {message_id: channel for message_id, channel in await session.execute(query)}
+    return {cid: (channels.get(row.latest), int(row.unread or 0)) for cid, row in counts.items()}
