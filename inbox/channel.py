@@ -52,6 +52,27 @@ class Location:
     accuracy_m: float | None = None
 
 
+class Automatic(StrEnum):
+    """Mail no person wrote this time: filed as a system note, never offered to a flow."""
+
+    AUTO_REPLY = "auto_reply"  # vacation notices, "we got your letter" robots
+    BOUNCE = "bounce"  # a delivery failure report (DSN)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadHint:
+    """Where the channel itself says an event belongs, for channels that carry it in the
+    message (e-mail: a tagged reply address, References, a `[#1042]` subject). The inbound
+    pipeline tries, in order: the order with `proven` set (the channel checked a token),
+    the conversation of any of `references` (our sent messages and earlier inbound ones),
+    the order by `order_number` when the sender is its client or executor; else a lead."""
+
+    order_number: int | None = None
+    side: str | None = None  # "client" | "executor": which of the order's threads
+    proven: bool = False  # the number came with a valid token, not just from a subject line
+    references: tuple[str, ...] = ()  # channel ids of earlier messages, nearest first
+
+
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """One inbound event, channel-agnostic. `message_id` is the channel's id of this event
@@ -71,6 +92,13 @@ class Incoming:
     sender_locale: str | None = None
     edited: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    html: str | None = None  # the sender's HTML, kept beside the text (e-mail)
+    thread: ThreadHint | None = None  # threading by the channel's own hints (e-mail)
+    # False for channels that are not a bot (e-mail): never offered to the dialog engine.
+    conversational: bool = True
+    automatic: Automatic | None = None
+    # Chat ids the channel reports dead (the failed recipients of a bounce).
+    unreachable: tuple[str, ...] = ()
 
 
 class ButtonKind(StrEnum):

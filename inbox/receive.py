@@ -37,7 +37,17 @@ from core.i18n import N_, gettext
 from core.models import ChannelIdentity, Order, OrderStatus
 from core.uow import UnitOfWork
 from inbox import conversations, threading
-from inbox.channel import Button, Incoming, IncomingFile, Location, Outgoing, SharedContact
+from inbox.channel import (
+    BAD_ADDRESS,
+    Automatic,
+    Button,
+    Incoming,
+    IncomingFile,
+    Location,
+    Outgoing,
+    SharedContact,
+    ThreadHint,
+)
 from inbox.files.inbound import InboundFiles, Owner, Prefetched
 from inbox.group_commit import GroupCommit
 from inbox.models import (
@@ -49,7 +59,13 @@ from inbox.models import (
     ThreadRef,
 )
 from inbox.outbox import enqueue
-from inbox.people import identify
+from inbox.people import identify, mark_unreachable
+from inbox.thread_hints import (
+    NOT_THE_PARTY,
+    adopt_known_sender,
+    automatic_note,
+    hinted_conversation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +84,7 @@ def incoming_to_json(incoming: Incoming) -> dict[str, Any]:
     data["files"] = [asdict(file) for file in incoming.files]
     data["contact"] = asdict(incoming.contact) if incoming.contact else None
     data["location"] = asdict(incoming.location) if incoming.location else None
+    data["thread"] = asdict(incoming.thread) if incoming.thread else None
     return data
 
 
@@ -78,8 +95,17 @@ def incoming_from_json(data: dict[str, Any]) -> Incoming:
             "files": tuple(IncomingFile(**f) for f in data.get("files", ())),
             "contact": SharedContact(**data["contact"]) if data.get("contact") else None,
             "location": Location(**data["location"]) if data.get("location") else None,
+            "thread": _hint_from_json(data.get("thread")),
+            "automatic": Automatic(data["automatic"]) if data.get("automatic") else None,
+            "unreachable": tuple(data.get("unreachable", ())),
         }
     )
+
+
+def _hint_from_json(data: dict[str, Any] | None) -> ThreadHint | None:
+    if not data:
+        return None
+    return ThreadHint(**{**data, "references": tuple(data.get("references", ()))})
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,11 +262,16 @@ class Receiver:
     async def _handle(self, session: AsyncSession, event_id: int, arrival: _Arrival) -> int | None:
         """The id of the message the event was filed as, if it was."""
         incoming = arrival.incoming
+        if incoming.thread is not None:
+            await adopt_known_sender(session, incoming)
         identity = await identify(session, incoming)
-        if self._dialog is not None and await self._dialog(session, identity, incoming):
+        offered = incoming.conversational and incoming.automatic is None
+        if offered and self._dialog is not None and await self._dialog(session, identity, incoming):
             return None
         if identity.user_id is not None:
             return None  # staff writing to the bot: managers answer in the panel
+        if incoming.thread is not None or incoming.automatic is not None:
+            return await self._file_hinted(session, identity, arrival)
         chosen = threading.parse_choice(incoming.button)
         if chosen is not None:
             await self._file_held(session, identity, chosen)
@@ -255,12 +286,39 @@ class Receiver:
         conversation = await _destination(session, identity, decision)
         return await self._file(session, conversation, identity, arrival)
 
+    async def _file_hinted(
+        self, session: AsyncSession, identity: ChannelIdentity, arrival: _Arrival
+    ) -> int:
+        """Threading by the channel's hints (e-mail, ARCHITECTURE §4), else the sender's
+        lead. A sender who is not the party of the order it lands in is flagged for the
+        manager; machine mail (auto-replies, bounces) is filed as a system note."""
+        incoming = arrival.incoming
+        found = await hinted_conversation(session, identity, incoming)
+        conversation = found.conversation if found else None
+        if conversation is None:
+            conversation = await _destination(session, identity, threading.ToLead())
+        for chat_id in incoming.unreachable:
+            await mark_unreachable(session, incoming.channel, chat_id, BAD_ADDRESS)
+        if incoming.automatic is not None:
+            note = automatic_note(incoming)
+            return await self._file(
+                session, conversation, identity, arrival, Direction.SYSTEM, note
+            )
+        message_id = await self._file(session, conversation, identity, arrival)
+        if found is not None and not found.party:
+            sender = identity.display_name or identity.external_id
+            note = gettext(NOT_THE_PARTY).format(sender=sender)
+            await conversations.insert_message(session, conversation, Direction.SYSTEM, note)
+        return message_id
+
     async def _file(
         self,
         session: AsyncSession,
         conversation: Conversation,
         identity: ChannelIdentity,
         arrival: _Arrival,
+        direction: Direction = Direction.IN,
+        text: str | None = None,
     ) -> int:
         """The message (its id) with its files; a note after it for each file that did not
         come."""
@@ -272,13 +330,14 @@ class Receiver:
         message_id = await conversations.insert_message(
             session,
             conversation,
-            Direction.IN,
-            incoming.text or "",
+            direction,
+            (incoming.text or "") if text is None else text,
             channel=incoming.channel,
             identity_id=identity.id,
             author_client_id=identity.client_id,
             author_executor_id=identity.executor_id,
             external_id=incoming.message_id,
+            html=incoming.html,
             files=attached.files if attached else None,
         )
         for note in attached.notes if attached else ():

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bots.email.config import EmailSettings, load_email_settings
+from bots.email.config import describe as describe_email
 from core.i18n import SUPPORTED_LOCALES
 from core.staff import InvalidEmailError, normalize_email
 
@@ -39,6 +41,7 @@ _TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 # What Telegram accepts as a webhook secret token.
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 WEBHOOK_SECRET_PURPOSE = b"pult telegram webhook secret"
+EMAIL_SECRET_PURPOSE = b"pult e-mail reply address tokens"
 
 PAYMENTS = ("manual", "fake")
 
@@ -72,6 +75,8 @@ class Settings:
     # How clients pay: "manual" (a manager sends details and records the money) or "fake"
     # (a pretend gateway page for demos and tests: anyone with the link can "pay").
     payments: str = "manual"
+    # The e-mail channel (PULT_EMAIL_*); None: e-mail is off.
+    email: EmailSettings | None = None
 
     @property
     def telegram_mode(self) -> TelegramMode:
@@ -89,6 +94,14 @@ class Settings:
             return self.telegram_webhook_secret
         digest = hmac.new(self.secret_key.encode(), WEBHOOK_SECRET_PURPOSE, hashlib.sha256)
         return digest.hexdigest()
+
+    @property
+    def email_secret(self) -> bytes:
+        """The key of the tokens in order-tagged reply addresses: PULT_EMAIL_SECRET, else
+        derived from the secret key (so tags stay valid across restarts)."""
+        if self.email is not None and self.email.secret:
+            return self.email.secret.encode()
+        return hmac.new(self.secret_key.encode(), EMAIL_SECRET_PURPOSE, hashlib.sha256).digest()
 
     @property
     def max_file_size(self) -> int:
@@ -129,6 +142,7 @@ class Settings:
                 "PULT_TELEGRAM_WEBHOOK_SECRET",
                 "set" if self.telegram_webhook_secret else "derived from PULT_SECRET_KEY",
             ),
+            *describe_email(self.email),
         ]
 
 
@@ -161,6 +175,10 @@ def load_settings(
     webhook_secret = _optional(env, "PULT_TELEGRAM_WEBHOOK_SECRET", _webhook_secret)
     if telegram_token and public_url and telegram_api_base is None:
         _check_webhook_url(public_url)
+    try:
+        email = load_email_settings(env)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
     # Touch the disk only once every other value is known to be good.
     _make_data_dir(data_dir)
     secret_key, secret_source = _secret_key(env.get("PULT_SECRET_KEY"), data_dir)
@@ -182,6 +200,7 @@ def load_settings(
         telegram_api_base=telegram_api_base,
         telegram_webhook_secret=webhook_secret,
         payments=payments,
+        email=email,
     )
 
 

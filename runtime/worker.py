@@ -91,17 +91,25 @@ async def telegram_polling(container: Container, stop: asyncio.Event) -> None:
         await container.telegram.poll(stop)
 
 
-# The registry: later issues add IMAP listeners and the scheduler.
+async def email_listener(container: Container, stop: asyncio.Event) -> None:
+    """Read the desk mailbox over IMAP (IDLE): new mail lands in its order in real time."""
+    if container.email is not None:
+        await container.email.listen(stop)
+
+
+# The registry: later issues add the scheduler.
 JOBS: dict[str, Job] = {
     "heartbeat": heartbeat,
     "outbox": outbox,
     "inbound_recovery": inbound_recovery,
     "telegram_polling": telegram_polling,
+    "email_listener": email_listener,
 }
 
 # Jobs that run only with some settings; the others always run.
 ONLY_WHEN: dict[str, Callable[[Container], bool]] = {
     "telegram_polling": lambda container: container.settings.telegram_mode == "polling",
+    "email_listener": lambda container: container.email is not None,
 }
 
 
