@@ -152,7 +152,7 @@ async def serve_live(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[LiveP
     worker = asyncio.create_task(run_worker(container, stop))
     playwright = await async_playwright().start()
     browser = await playwright.chromium.launch(
-        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage", "--lang=ru-RU"]
     )
     panel = LivePanel(f"http://127.0.0.1:{port}/", container, loopback, browser)
     try:
