@@ -43,6 +43,17 @@ class OrderTransitioned(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderEdited(DomainEvent):
+    """Staff changed an order outside its lifecycle (its answers, dates or manager): open
+    panels reload it; no notice goes to the client (core/order_edits.py)."""
+
+    order_id: int
+    number: int
+    action: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MoneyMoved(DomainEvent):
     transaction_id: int
     operation: str

@@ -1,7 +1,8 @@
 """Staff edits of an order outside its lifecycle: the intake answers, title and dates
 (fixing what the client said on the phone), and who manages it. Each edit is audited like
-a transition (an `OrderEvent` whose status stays as it was). No domain event is recorded:
-`OrderTransitioned` would make the reactions send the client their status notice again."""
+a transition (an `OrderEvent` whose status stays as it was) and recorded as `OrderEdited`,
+not `OrderTransitioned`, which would make the reactions send the client their status notice
+again."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.events import OrderEdited, record
 from core.lifecycle import OPEN_STATUSES
 from core.models import ActorRole, Order, OrderStatus, User
 from core.transitions import Actor, ConcurrentChange, OrderRuleError, audit
@@ -89,6 +91,7 @@ async def _save(
     status: OrderStatus = order.status
     number = order.number
     audit(session, order, actor, action, status, status, data=data)
+    record(session, OrderEdited(order_id=order.id, number=number, action=action, status=status))
     try:
         await session.flush()
     except StaleDataError as lost:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from core.events import DomainEvent, MoneyMoved, OrderCreated, OrderTransitioned
+from core.events import DomainEvent, MoneyMoved, OrderCreated, OrderEdited, OrderTransitioned
 from inbox.bus.base import (
     CONVERSATION_READ,
     DELIVERY_CHANGED,
@@ -50,6 +50,8 @@ def notice_for(event: DomainEvent) -> tuple[str, dict[str, Any]]:
             return ORDER_CHANGED, {"order_id": event.order_id, "status": event.status}
         case OrderTransitioned():
             return ORDER_CHANGED, {"order_id": event.order_id, "status": event.to_status}
+        case OrderEdited():
+            return ORDER_CHANGED, {"order_id": event.order_id, "status": event.status}
         case MoneyMoved():
             return MONEY_MOVED, {
                 "transaction_id": event.transaction_id,

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import orders
+from core.events import OrderEdited, take_pending
 from core.models import OrderEvent, OrderStatus, StaffRole
 from core.order_edits import NotStaff, OrderClosed, change_manager, edit_fields
 from core.transitions import Actor
+from inbox.bus.publisher import notice_for
 from tests import builders
 
 
@@ -47,6 +49,12 @@ async def test_an_edit_keeps_the_status_and_audits_what_changed(session: AsyncSe
     assert len(edits) == 1
     assert (edits[0].from_status, edits[0].to_status) == ("new", "new")
     assert edits[0].data["changed"]["topic"] == ["Old", "New"]
+    # Open panels hear of it as `order.changed`; the client gets no status notice.
+    recorded = [e for e in take_pending(session) if isinstance(e, OrderEdited)]
+    assert [(e.order_id, e.action, e.status) for e in recorded] == [
+        (order.id, "edit_fields", "new")
+    ]
+    assert notice_for(recorded[0]) == ("order.changed", {"order_id": order.id, "status": "new"})
 
 
 async def test_the_manager_changes_with_an_event_and_closed_orders_stay_as_they_were(
