@@ -14,7 +14,7 @@ from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
 from webapp.panel.people_format import Format
-from webapp.panel.render import panel_locale, render_page
+from webapp.panel.render import render_page
 from webapp.queries import ClientSort, client_card, client_page
 
 PAGE_SIZE = 50
@@ -35,7 +35,7 @@ def add_client_routes(panel: PanelRoutes) -> None:
 
 
 def _fmt(request: web.Request) -> Format:
-    return Format(request.app[SERVICES].tz, panel_locale(request))
+    return Format.for_request(request)
 
 
 async def clients_list(request: web.Request) -> web.StreamResponse:

@@ -8,13 +8,12 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import utcnow
 from core.models import Order, OrderKind, OrderStatus
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
 from webapp.panel.order_format import Formats
-from webapp.panel.render import panel_locale, render_page
+from webapp.panel.render import render_page
 from webapp.queries import OrderRow, exchange_board, order_rows
 
 WAITING_LIMIT = 100
@@ -32,7 +31,7 @@ async def board(request: web.Request) -> web.StreamResponse:
         waiting = await _waiting(uow.session, staff.only_assigned_to)
     return render_page(
         request, "panel/orders/exchange.html", section="exchange", rows=rows, waiting=waiting,
-        fmt=Formats(panel_locale(request), services.tz, utcnow()),
+        fmt=Formats.for_request(request),
     )  # fmt: skip
 
 

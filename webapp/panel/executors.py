@@ -52,7 +52,7 @@ def add_executor_routes(panel: PanelRoutes) -> None:
 
 
 def fmt_for(request: web.Request) -> Format:
-    return Format(request.app[SERVICES].tz, panel_locale(request))
+    return Format.for_request(request)
 
 
 async def executors_list(request: web.Request) -> web.StreamResponse:

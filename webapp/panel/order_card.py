@@ -10,7 +10,6 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import utcnow
 from core.i18n import N_, gettext
 from core.lifecycle import OPEN_STATUSES
 from core.models import Executor, ExecutorStatus, FilePurpose, Order, OrderKind, PaymentMethod
@@ -129,7 +128,6 @@ async def card_context(
     request: web.Request, session: AsyncSession, order_id: int
 ) -> dict[str, Any]:
     staff: Staff = request[STAFF]
-    services = request.app[SERVICES]
     card = await order_card(session, order_id, messages_per_thread=0)
     if card is None:
         raise web.HTTPNotFound()
@@ -138,7 +136,7 @@ async def card_context(
     return {
         "card": card,
         "order": order,
-        "fmt": Formats(panel_locale(request), services.tz, utcnow()),
+        "fmt": Formats.for_request(request),
         "buttons": [a for a in actions if a not in FORM_ACTIONS],
         "money_actions": MONEY_ACTIONS,
         "can_quote": any(a.value == "quote" for a in actions),

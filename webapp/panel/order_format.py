@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from core.i18n import N_, gettext
+from core.i18n import N_
 from core.kinds import STEP_LABELS
-from core.lifecycle import STATUS_LABELS, Action
+from core.lifecycle import Action
 from core.models import ActorRole, OrderStatus, PaymentMethod
-from core.pricing import format_money
+from webapp.panel.formatting import PageFormat
 from webapp.queries import OrderTab
 
 S = OrderStatus
@@ -109,30 +108,8 @@ METHOD_LABELS = {
 }
 
 
-class Formats:
-    """The formatting functions a template gets, bound to the page's language and clock."""
-
-    def __init__(self, locale: str, tz: ZoneInfo, now: datetime) -> None:
-        self.locale = locale
-        self.tz = tz
-        self.now = now
-
-    def t(self, message: str) -> str:
-        return gettext(message, self.locale)
-
-    def money(self, amount: int | None, currency: str = "RUB") -> str:
-        return "—" if amount is None else format_money(amount, currency, self.locale)
-
-    def when(self, moment: datetime | None) -> str:
-        return "—" if moment is None else moment.astimezone(self.tz).strftime("%d.%m.%Y %H:%M")
-
-    def day(self, moment: datetime | None) -> str:
-        return "—" if moment is None else moment.astimezone(self.tz).strftime("%d.%m.%Y")
-
-    def status(self, status: OrderStatus | str | None) -> str:
-        if status is None:
-            return "—"
-        return self.t(STATUS_LABELS[S(status)])
+class Formats(PageFormat):
+    """The order pages' `fmt`: the shared formats plus deadlines, steps, actions, history."""
 
     def step(self, step: str | None) -> str:
         return "" if not step else self.t(STEP_LABELS.get(step, step))

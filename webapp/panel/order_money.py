@@ -12,7 +12,6 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger, orders, pricing
-from core.db import utcnow
 from core.i18n import N_
 from core.ledger import Source
 from core.lifecycle import Action
@@ -22,7 +21,6 @@ from handlers.numbers import NumberInputError
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
-from webapp.keys import SERVICES
 from webapp.panel.order_access import actor_of
 from webapp.panel.order_format import ACTION_LABELS, Formats
 from webapp.panel.order_perform import (
@@ -35,7 +33,7 @@ from webapp.panel.order_perform import (
     say,
     text_of,
 )
-from webapp.panel.render import panel_locale, render_page
+from webapp.panel.render import render_page
 
 MANUAL_PROVIDER = "manual"
 RECORDABLE = {
@@ -88,7 +86,7 @@ def confirm_page(
 
 
 def _fmt(request: web.Request) -> Formats:
-    return Formats(panel_locale(request), request.app[SERVICES].tz, utcnow())
+    return Formats.for_request(request)
 
 
 async def _quote(

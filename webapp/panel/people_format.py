@@ -3,14 +3,9 @@ money in roubles, ratings, status names of executors and orders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from core.i18n import N_, gettext
-from core.lifecycle import STATUS_LABELS
-from core.models import ExecutorStatus, OrderStatus
-from core.pricing import format_money
+from core.i18n import N_
+from core.models import ExecutorStatus
+from webapp.panel.formatting import PageFormat
 
 EXECUTOR_STATUS_LABELS = {
     ExecutorStatus.APPLICANT: N_("Applications"),
@@ -35,24 +30,8 @@ CHANNEL_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Format:
+class Format(PageFormat):
     """Handed to templates as `fmt`: `fmt.when(moment)`, `fmt.money(amount)`, ..."""
-
-    tz: ZoneInfo
-    locale: str
-
-    def t(self, message: str) -> str:
-        return gettext(message, self.locale)
-
-    def when(self, moment: datetime | None) -> str:
-        return moment.astimezone(self.tz).strftime("%d.%m.%Y %H:%M") if moment else "—"
-
-    def day(self, moment: datetime | None) -> str:
-        return moment.astimezone(self.tz).strftime("%d.%m.%Y") if moment else "—"
-
-    def money(self, amount: int | None, currency: str = "RUB") -> str:
-        return "—" if amount is None else format_money(amount, currency, self.locale)
 
     def rating(self, value: float | None) -> str:
         return (
@@ -64,9 +43,6 @@ class Format:
     def percent_bp(self, basis_points: int) -> str:
         text = f"{basis_points / 100:g}"
         return (text.replace(".", ",") if self.locale == "ru" else text) + " %"
-
-    def order_status(self, status: OrderStatus | str) -> str:
-        return self.t(STATUS_LABELS[OrderStatus(status)])
 
     def executor_status(self, status: ExecutorStatus | str) -> str:
         return self.t(EXECUTOR_STATUS_LABELS[ExecutorStatus(status)])

@@ -47,7 +47,7 @@ def settings_page(
     request: web.Request, template: str, tab: str, *, status: int = 200, **context: Any
 ) -> web.Response:
     """A settings sub-page: the settings section, its tab bar and the format helpers."""
-    fmt = Format(request.app[SERVICES].tz, panel_locale(request))
+    fmt = Format.for_request(request)
     return render_page(
         request, template, section="settings", settings_tab=tab, settings_tabs=TABS, fmt=fmt,
         status=status, **context,
