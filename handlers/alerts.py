@@ -35,7 +35,7 @@ from handlers.reply import Reply, link_button, rows
 from handlers.services import Services
 from inbox.channel import Button
 from inbox.events import MessageCreated
-from inbox.models import Conversation, Message
+from inbox.models import Message
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +82,18 @@ class StaffAlerts:
             await self._send(session, identity, text, f"/orders/{order.id}")
 
     async def _new_message(self, session: AsyncSession, event: MessageCreated) -> None:
+        # Who would hear of it comes first: on most desks nobody has linked a messenger, and
+        # then this costs two small queries per inbound message instead of six.
+        order = await session.get(Order, event.order_id) if event.order_id is not None else None
+        staff = await self._message_staff(session, order)
+        if not staff:
+            return
         message = await session.get(Message, event.message_id)
-        conversation = await session.get(Conversation, event.conversation_id)
-        assert message is not None and conversation is not None
+        assert message is not None
+        if message.author_user_id is not None:  # a staff member writing: not to themself
+            staff = await self._message_staff(session, order, exclude=message.author_user_id)
         name = await _sender_name(session, message)
-        order = await session.get(Order, conversation.order_id) if conversation.order_id else None
-        if order is not None:
-            staff = await order_staff(session, order, exclude=message.author_user_id)
-            path = f"/orders/{order.id}"
-        else:
-            staff = await lead_staff(session)
-            path = f"/inbox/{conversation.id}"
+        path = f"/orders/{order.id}" if order else f"/conversations/{event.conversation_id}"
         for identity in staff:
             locale = locale_of(identity)
             values = {"name": name or t(UNKNOWN_SENDER, locale), "text": _preview(message, locale)}
@@ -101,6 +102,13 @@ class StaffAlerts:
             else:
                 line = t(NEW_MESSAGE, locale, **values)
             await self._send(session, identity, line, path)
+
+    async def _message_staff(
+        self, session: AsyncSession, order: Order | None, *, exclude: int | None = None
+    ) -> list[ChannelIdentity]:
+        if order is not None:
+            return await order_staff(session, order, exclude=exclude)
+        return await lead_staff(session, exclude=exclude)
 
     async def _payment(self, session: AsyncSession, event: PaymentReceived) -> None:
         payment = await session.get(Payment, event.payment_id)

@@ -14,6 +14,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aioimaplib import aioimaplib
 
@@ -21,6 +22,7 @@ from bots.email.mailbox import MailboxProgress
 from inbox.channel import Incoming
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A mail's bytes into the event to receive (None: nothing to receive), and receiving it.
 Prepare = Callable[[bytes], Awaitable[Incoming | None]]
@@ -83,6 +85,7 @@ class MailListener:
         self._concurrency = concurrency
         self.connected = asyncio.Event()  # set while a session is up (tests, the bench)
         self.waits_by = "idle"  # or "polling": how the current session waits for mail
+        self._lost = asyncio.Event()  # set when the current session's connection drops
 
     async def run(self, stop: asyncio.Event) -> None:
         """Listen until `stop` is set, reconnecting after any failure."""
@@ -96,23 +99,40 @@ class MailListener:
                 failures = 1 if self.connected.is_set() else failures + 1
                 delay = self.backoff.delay(failures)
                 log.warning(
-                    "e-mail: %s: %s; reconnecting in %.1f s", self.mailbox.key, error, delay
-                )
+                    "e-mail: %s: %s; reconnecting in %.1f s",
+                    self.mailbox.key, f"{type(error).__name__}: {error}", delay,
+                )  # fmt: skip
             finally:
                 self.connected.clear()
             if await _sleep(delay, stop):
                 return
 
+    async def _ask(self, command: Awaitable[T]) -> T:
+        """The command's answer; ImapError as soon as the connection is lost (aioimaplib
+        itself would wait for the command's timeout)."""
+        task = asyncio.ensure_future(command)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+        if not task.done():
+            task.cancel()
+            raise ImapError("connection lost")
+        return task.result()
+
     async def _session(self, stop: asyncio.Event) -> None:
-        lost = asyncio.Event()
+        lost = self._lost = asyncio.Event()
         client = self._client(lost)
         try:
-            await client.wait_hello_from_server()
-            _ok(await client.login(self.mailbox.user, self.mailbox.password), "LOGIN")
-            await client.protocol.capability()  # servers may offer more once logged in
+            await self._ask(client.wait_hello_from_server())
+            _ok(await self._ask(client.login(self.mailbox.user, self.mailbox.password)), "LOGIN")
+            await self._ask(client.protocol.capability())  # servers may offer more once logged in
             if self.mailbox.processed_folder:
-                await client.create(self.mailbox.processed_folder)  # NO when it exists: fine
-            selected = _ok(await client.select(self.mailbox.folder), "SELECT")
+                await self._ask(
+                    client.create(self.mailbox.processed_folder)
+                )  # NO when it exists: fine
+            selected = _ok(await self._ask(client.select(self.mailbox.folder)), "SELECT")
             uid_validity = _uid_validity(selected.lines)
             last = await self._progress.resume(uid_validity)
             self.connected.set()
@@ -125,7 +145,7 @@ class MailListener:
                 else:
                     await _first(stop, lost, seconds=self.mailbox.poll_seconds)
                     if not stop.is_set():
-                        _ok(await client.noop(), "NOOP")
+                        _ok(await self._ask(client.noop()), "NOOP")
             if lost.is_set():
                 raise ImapError("connection lost")
         finally:
@@ -144,7 +164,7 @@ class MailListener:
     async def _catch_up(self, client: aioimaplib.IMAP4, uid_validity: int, last: int) -> int:
         """Take every mail after UID `last`; the new last UID."""
         while True:
-            found = _ok(await client.uid_search(f"UID {last + 1}:*"), "SEARCH")
+            found = _ok(await self._ask(client.uid_search(f"UID {last + 1}:*")), "SEARCH")
             uids = sorted(u for u in _numbers(found.lines) if u > last)
             if not uids:
                 return last
@@ -156,7 +176,7 @@ class MailListener:
         self, client: aioimaplib.IMAP4, uid_validity: int, uids: list[int], last: int
     ) -> int:
         wanted = ",".join(str(uid) for uid in uids)
-        fetched = _ok(await client.uid("fetch", wanted, "(UID BODY.PEEK[])"), "FETCH")
+        fetched = _ok(await self._ask(client.uid("fetch", wanted, "(UID BODY.PEEK[])")), "FETCH")
         mails = sorted(_fetched_mails(fetched.lines).items())
         outcomes = await self._take(raw for _, raw in mails)
         done = last
@@ -175,43 +195,52 @@ class MailListener:
 
     async def _take(self, mails: Iterable[bytes]) -> list[object]:
         """Prepare every mail first (parsing is CPU work that would otherwise slow down the
-        transactions in flight), then receive them together (the receiver commits those
-        arriving at once in one transaction). Outcomes in order; the first failure ends
-        the list (the mails after it are fetched again)."""
+        transactions in flight), then receive them: one sender's mails in order, different
+        senders' at once (the receiver commits those arriving together in one transaction;
+        a new sender's identity is created once, not raced for). Outcomes in mail order;
+        the first failure to prepare ends the list (the mails after it are fetched again)."""
         prepared: list[Incoming | None] = []
         for raw in mails:
             try:
                 prepared.append(await self._prepare(raw))
             except Exception as error:  # the file store failing: the mail is fetched again
                 return [*prepared, error]
+        by_sender: dict[str, list[int]] = {}
+        for index, incoming in enumerate(prepared):
+            if incoming is not None:
+                by_sender.setdefault(incoming.sender_id, []).append(index)
+        outcomes: list[object] = [None] * len(prepared)
         slots = asyncio.Semaphore(self._concurrency)
 
-        async def deliver(incoming: Incoming | None) -> object:
-            if incoming is None:
-                return None
+        async def deliver(indexes: list[int]) -> None:
             async with slots:
-                return await self._deliver(incoming)
+                for index in indexes:
+                    incoming = prepared[index]
+                    assert incoming is not None
+                    try:
+                        outcomes[index] = await self._deliver(incoming)
+                    except Exception as error:
+                        outcomes[index] = error
 
-        return list(
-            await asyncio.gather(*(deliver(item) for item in prepared), return_exceptions=True)
-        )
+        await asyncio.gather(*(deliver(indexes) for indexes in by_sender.values()))
+        return outcomes
 
     async def _move(self, client: aioimaplib.IMAP4, uids: list[int]) -> None:
         wanted = ",".join(str(uid) for uid in uids)
         folder = self.mailbox.processed_folder
         assert folder is not None
         if client.has_capability("MOVE"):
-            _ok(await client.uid("move", wanted, folder), "MOVE")
+            _ok(await self._ask(client.uid("move", wanted, folder)), "MOVE")
             return
-        _ok(await client.uid("copy", wanted, folder), "COPY")
-        _ok(await client.uid("store", wanted, "+FLAGS.SILENT", r"(\Deleted)"), "STORE")
-        _ok(await client.expunge(), "EXPUNGE")
+        _ok(await self._ask(client.uid("copy", wanted, folder)), "COPY")
+        _ok(await self._ask(client.uid("store", wanted, "+FLAGS.SILENT", r"(\Deleted)")), "STORE")
+        _ok(await self._ask(client.expunge()), "EXPUNGE")
 
     async def _idle(
         self, client: aioimaplib.IMAP4, stop: asyncio.Event, lost: asyncio.Event
     ) -> None:
         """Wait in IDLE until the server reports new mail, the renewal time, or stop."""
-        idle = await client.idle_start(timeout=self._idle_seconds)
+        idle = await self._ask(client.idle_start(timeout=self._idle_seconds))
         try:
             while not stop.is_set() and not lost.is_set():
                 push = asyncio.ensure_future(client.wait_server_push(self._idle_seconds + 5))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.headerregistry import Address
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.utils import getaddresses
 
 from bots.email.content import html_to_text
@@ -217,18 +217,11 @@ def _filename(part: Message) -> str | None:
 
 
 def _text_of(part: Message) -> str:
-    if isinstance(part, EmailMessage):
-        try:
-            content = part.get_content()
-            if isinstance(content, str):
-                return _clean(content)
-        except Exception:  # an unknown charset, a broken transfer encoding
-            pass
     data = _payload(part) or b""
     for charset in (part.get_content_charset() or "utf-8", "utf-8", "cp1251"):
         try:
             return _clean(data.decode(charset))
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # unknown or malformed charset name, bad bytes
             continue
     return _clean(data.decode("utf-8", "replace"))
 

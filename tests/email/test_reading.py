@@ -163,3 +163,10 @@ async def test_the_worker_listens_only_when_email_is_on(tmp_path: Path) -> None:
     finally:
         await off.close()
         await on.close()
+
+
+def test_a_broken_charset_name_does_not_stop_the_mail() -> None:
+    # Found by the fuzz test: a NUL inside the charset name made the codec lookup raise.
+    raw = (CORPUS / "yandex_ru_koi8r_headers.eml").read_bytes()
+    mail = parse_mail(raw.replace(b"charset=koi8-r", b"charset=\x00oi8-r"))
+    assert mail.text.strip()
