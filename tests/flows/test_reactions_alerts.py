@@ -135,7 +135,9 @@ async def test_inbound_messages_alert_the_staff_and_the_managers_own_reply_does_
     lead = await _lead_conversation(sessions)
     lead_alert = await boss.replies()
     assert texts(lead_alert) == ["Новое сообщение — Борис: Здравствуйте, сколько стоят визитки?"]
-    assert _links(lead_alert) == [("Открыть в панели", f"https://desk.example/conversations/{lead}")]
+    assert _links(lead_alert) == [
+        ("Открыть в панели", f"https://desk.example/conversations/{lead}")
+    ]
     assert await owner.replies() == []  # leads are the managers' work
 
     async with unit(sessions, publisher) as session:
