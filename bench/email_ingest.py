@@ -153,7 +153,11 @@ async def live(
         await client.logout()
         stop.set()
         await task
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    cuts = (
+        statistics.quantiles(latencies, n=100, method="inclusive")
+        if len(latencies) > 1
+        else latencies * 99
+    )
     return {
         "IDLE p50 ms": cuts[49] * 1000,
         "IDLE p99 ms": cuts[98] * 1000,
