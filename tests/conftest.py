@@ -29,9 +29,10 @@ PG_ENV = "PULT_TEST_DATABASE_URL"
 REDIS_ENV = "PULT_TEST_REDIS_URL"
 # Tests that need something outside Python: skipped with the reason on a bare machine,
 # failing the run under PULT_CI_NO_SKIPS=1 (.ci/run installs or checks all of them).
-SERVICE_MARKERS = ("postgres", "redis", "browser")
-# Fixtures that start Debian's chromium (tests/e2e/conftest.py).
+SERVICE_MARKERS = ("postgres", "redis", "browser", "mailserver")
+# Fixtures that start Debian's chromium (tests/e2e/conftest.py) or Dovecot (tests/email/).
 BROWSER_FIXTURES = ("live", "live_postgres")
+MAILSERVER_FIXTURES = ("dovecot",)
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -115,6 +116,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.redis)
         if any(name in fixtures for name in BROWSER_FIXTURES):
             item.add_marker(pytest.mark.browser)
+        if any(name in fixtures for name in MAILSERVER_FIXTURES):
+            item.add_marker(pytest.mark.mailserver)
 
 
 _skipped_service_tests: list[str] = []
@@ -132,7 +135,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.ensure_newline()
             reporter.write_line(
                 f"FAIL: {len(_skipped_service_tests)} service tests (PostgreSQL, Redis, "
-                f"browser) were skipped "
+                f"browser, mail server) were skipped "
                 f"(first: {_skipped_service_tests[0]})",
                 red=True,
             )

@@ -27,6 +27,7 @@ from tests.mailservers import (
     SMTP_USER,
     Dovecot,
     SmtpServer,
+    dovecot_available,
 )
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email"
@@ -66,6 +67,8 @@ def expectation(path: Path) -> str:
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
+    if not dovecot_available():
+        pytest.skip("install Debian's dovecot-imapd (apt-get install dovecot-imapd)")
     server = Dovecot()
     server.start()
     yield server
