@@ -34,3 +34,16 @@ async def test_the_panel_fits_a_phone(live: LivePanel) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     await expect(page.locator("nav.sections")).to_contain_text("Входящие")
+
+
+async def test_signing_out_on_one_page_sends_its_other_tabs_to_sign_in(live: LivePanel) -> None:
+    email = await live.add_staff(StaffRole.MANAGER, "anna@desk.example")
+    page = await live.new_page()
+    await live.sign_in(page, email)
+    other_tab = await page.context.new_page()
+    await other_tab.goto(live.url + "inbox")
+    await other_tab.wait_for_timeout(300)  # its socket is open
+
+    await page.get_by_role("button", name="Выйти").click()
+
+    await other_tab.wait_for_url(lambda url: "/login?next=" in url)

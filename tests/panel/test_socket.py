@@ -13,8 +13,9 @@ from aiohttp import WSCloseCode, WSMsgType
 
 from core.models import StaffRole
 from inbox.channel import Incoming
-from tests.panel.conftest import AddStaff, OpenPanel, Panel
+from tests.panel.conftest import PASSWORD, AddStaff, OpenPanel, Panel
 from tests.panel.inbox_helpers import desk, dispatch, loopback
+from webapp.panel.socket import SIGNED_OUT
 
 TIMEOUT = 5.0
 
@@ -98,3 +99,51 @@ async def test_a_delivery_is_announced_on_the_socket(panel: Panel, add_staff: Ad
         note = await _next_note(socket, "delivery.changed")
 
     assert note["status"] == "sent" and note["message_id"]
+
+
+async def _closed_with(socket: aiohttp.ClientWebSocketResponse) -> int | None:
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            message = await socket.receive()
+            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+                return socket.close_code
+
+
+async def test_signing_out_closes_that_browsers_socket_only(
+    panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    await add_staff(StaffRole.MANAGER, "anna@desk.example")
+    async with open_panel() as phone:
+        await phone.sign_in("anna@desk.example")
+        await panel.sign_in("anna@desk.example")
+        async with (
+            panel.client.ws_connect("/ws") as desktop_socket,
+            phone.client.ws_connect("/ws") as phone_socket,
+        ):
+            await asyncio.sleep(0.05)  # both handlers subscribe right after the upgrade
+            await phone.post("/logout")
+
+            assert await _closed_with(phone_socket) == SIGNED_OUT
+            assert not desktop_socket.closed
+
+
+async def test_a_password_change_closes_the_other_browsers_sockets(
+    panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    await add_staff(StaffRole.MANAGER, "anna@desk.example")
+    async with open_panel() as phone:
+        await phone.sign_in("anna@desk.example")
+        await panel.sign_in("anna@desk.example")
+        async with (
+            panel.client.ws_connect("/ws") as desktop_socket,
+            phone.client.ws_connect("/ws") as phone_socket,
+        ):
+            await asyncio.sleep(0.05)
+            changed = await panel.post(
+                "/account/password",
+                {"current": PASSWORD, "new": "new-password-42", "repeat": "new-password-42"},
+            )
+
+            assert changed.status == 200
+            assert await _closed_with(phone_socket) == SIGNED_OUT
+            assert not desktop_socket.closed

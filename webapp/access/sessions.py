@@ -21,6 +21,10 @@ IDLE_LIFETIME = timedelta(days=7)
 TOUCH_INTERVAL = timedelta(minutes=5)
 # Setting: False restricts managers to the orders and conversations assigned to them.
 MANAGERS_SEE_ALL_KEY = "panel.managers_see_all"
+# Bus topic published after sessions were ended, so open panel sockets of those sessions
+# close at once: {"session_id": id} (one signed out) or {"user_id": id, "keep_session_id":
+# id or None} (all of a user's, but the one kept).
+SESSIONS_ENDED = "staff.sessions_ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,15 @@ async def end_other_sessions(session: AsyncSession, user_id: int, keep_session_i
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def ends_session(payload: dict[str, object], staff: Staff) -> bool:
+    """Whether a SESSIONS_ENDED notice covers this signed-in session."""
+    if payload.get("session_id") == staff.session_id:
+        return True
+    return payload.get("user_id") == staff.user_id and (
+        payload.get("keep_session_id") != staff.session_id
+    )
 
 
 async def sweep_expired(session: AsyncSession, now: datetime | None = None) -> None:

@@ -24,7 +24,13 @@ from core.staff import (
 from webapp.access import throttle
 from webapp.access.guard import CSRF_FIELD, SESSION_COOKIE, PanelRoutes, current_staff
 from webapp.access.permissions import Permission
-from webapp.access.sessions import IDLE_LIFETIME, end_other_sessions, end_session, start_session
+from webapp.access.sessions import (
+    IDLE_LIFETIME,
+    SESSIONS_ENDED,
+    end_other_sessions,
+    end_session,
+    start_session,
+)
 from webapp.keys import SERVICES, STAFF
 from webapp.panel.render import panel_locale, render_page
 
@@ -99,9 +105,11 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    async with request.app[SERVICES].uow() as uow:
+    services = request.app[SERVICES]
+    async with services.uow() as uow:
         await end_session(uow.session, request.cookies.get(SESSION_COOKIE, ""))
         await uow.commit()
+    await services.bus.publish(SESSIONS_ENDED, {"session_id": request[STAFF].session_id})
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -139,6 +147,8 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         user.must_change_password = False
         await end_other_sessions(uow.session, staff.user_id, staff.session_id)
         await uow.commit()
+    ended = {"user_id": staff.user_id, "keep_session_id": staff.session_id}
+    await request.app[SERVICES].bus.publish(SESSIONS_ENDED, ended)
     return render_page(request, "panel/password.html", errors=[], done=True)
 
 

@@ -6,7 +6,9 @@ webapp/static/panel.js turns each note into a DOM event that htmx elements refre
 Notes say only what changed; pages reload what they show from the database. A bus gap
 (the subscription fell behind, or Redis reconnected) is sent as `reconnected`: reload
 everything. The socket is pinged every HEARTBEAT seconds (a proxy or a phone that went
-away is noticed), and closed with "going away" when the app shuts down."""
+away is noticed), closed with "going away" when the app shuts down, and closed with
+SIGNED_OUT as soon as its session is ended (signing out, a password change elsewhere, the
+owner changing the person's role or deactivating them)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ from inbox.bus import (
 )
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
-from webapp.keys import SERVICES
+from webapp.access.sessions import SESSIONS_ENDED, Staff, ends_session
+from webapp.keys import SERVICES, STAFF
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,9 @@ RECONNECTED = "reconnected"
 HEARTBEAT = 25.0  # seconds; below the usual 60 s idle timeout of reverse proxies
 # Ids and a status, nothing personal: what a page needs to decide whether to reload.
 NOTE_FIELDS = ("conversation_id", "order_id", "message_id", "status", "user_id", "client_id")
+
+# A close code of the application range (4000-4999): the session behind the socket ended.
+SIGNED_OUT = 4401
 
 OPEN_SOCKETS = web.AppKey("panel_sockets", weakref.WeakSet[web.WebSocketResponse])
 
@@ -61,6 +67,7 @@ def note_for(message: BusMessage) -> dict[str, Any]:
 
 
 async def live_socket(request: web.Request) -> web.StreamResponse:
+    staff = request[STAFF]
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT)
     if not socket.can_prepare(request).ok:
         raise web.HTTPBadRequest(text="a WebSocket upgrade is expected here")
@@ -68,8 +75,9 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
     sockets = request.app[OPEN_SOCKETS]
     sockets.add(socket)
     try:
-        async with request.app[SERVICES].bus.subscribe(*TOPICS) as subscription:
-            pump = asyncio.create_task(_forward(subscription, socket))
+        bus = request.app[SERVICES].bus
+        async with bus.subscribe(*TOPICS, SESSIONS_ENDED) as subscription:
+            pump = asyncio.create_task(_forward(subscription, socket, staff))
             try:
                 await _read_until_closed(socket)
             finally:
@@ -91,10 +99,16 @@ async def _read_until_closed(socket: web.WebSocketResponse) -> None:
             break
 
 
-async def _forward(subscription: Subscription, socket: web.WebSocketResponse) -> None:
+async def _forward(subscription: Subscription, socket: web.WebSocketResponse, staff: Staff) -> None:
     async for message in subscription:
         if socket.closed:
             break
+        if message.topic == SESSIONS_ENDED:
+            if ends_session(message.payload, staff):
+                # panel.js sends the tab to the sign-in page on this code.
+                await socket.close(code=SIGNED_OUT, message=b"signed out")
+                return
+            continue
         try:
             await socket.send_json(note_for(message))
         except ConnectionError:

@@ -14,6 +14,7 @@ from core.models import StaffRole, StaffSession, User
 from core.staff import StaffError, change_role, create_user, deactivate_user
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
+from webapp.access.sessions import SESSIONS_ENDED
 from webapp.keys import SERVICES
 from webapp.panel.render import panel_locale
 from webapp.panel.settings import settings_page
@@ -110,6 +111,9 @@ async def _change(request: web.Request, change: Change, done: str) -> web.Stream
             return await _page(request, error=problem.localized(panel_locale(request)),
                                status=409)  # fmt: skip
         await uow.commit()
+    if done in ("role", "deactivated"):  # they were signed out: close their open panels
+        ended = {"user_id": user_id, "keep_session_id": None}
+        await request.app[SERVICES].bus.publish(SESSIONS_ENDED, ended)
     raise web.HTTPSeeOther(f"/settings/staff?done={done}")
 
 

@@ -9,6 +9,9 @@
   var banner = document.getElementById("live-status");
   var delay = 1000;
   var connectedOnce = false;
+  // This tab is navigating away (say, its own "Sign out" form): its socket closing is expected.
+  var leaving = false;
+  window.addEventListener("beforeunload", function () { leaving = true; });
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -26,7 +29,12 @@
       if (!data || typeof data.topic !== "string") return;
       fire("pult:" + data.topic.replace(/\./g, "-"), data);
     };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
+      if (leaving) return;
+      if (event.code === 4401) {  // the session ended: sign in again
+        location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+        return;
+      }
       if (banner) banner.hidden = false;
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
