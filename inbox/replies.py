@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import N_, gettext
-from core.models import ChannelIdentity, Order, StoredFile
+from core.models import ChannelIdentity, Client, Executor, Order, StoredFile
 from inbox.channel import Outgoing, OutgoingFile
 from inbox.conversations import add_message, order_thread
 from inbox.masking import MaskResult, mask_contacts
@@ -22,6 +22,11 @@ RELAY[ConversationKind.EXECUTOR] = ConversationKind.CLIENT
 
 CLIENT_SIDE = (ConversationKind.CLIENT, ConversationKind.LEAD)
 EXECUTOR_SIDE = (ConversationKind.EXECUTOR, ConversationKind.APPLICATION)
+
+
+# The e-mail channel's name (bots/email): the address on a client's or executor's card is a
+# way to reach them even before they have written from it.
+EMAIL = "email"
 
 
 class NoRoute(Exception):
@@ -98,8 +103,53 @@ async def route(
             ChannelIdentity.last_seen_at.desc().nulls_last(), ChannelIdentity.id.desc()
         ).limit(1)
     )
+    if identity is None and channel == EMAIL:
+        identity = await card_email_identity(session, conversation)
     if identity is None:
         raise NoRoute(f"no reachable identity for conversation {conversation.id}")
+    return identity
+
+
+async def card_email(session: AsyncSession, conversation: Conversation) -> str | None:
+    """The e-mail address on the counterpart's card (client or executor), if any."""
+    if conversation.kind in CLIENT_SIDE and conversation.client_id is not None:
+        person: Client | Executor | None = await session.get(Client, conversation.client_id)
+    elif conversation.kind in EXECUTOR_SIDE and conversation.executor_id is not None:
+        person = await session.get(Executor, conversation.executor_id)
+    else:
+        return None
+    address = (person.email or "").strip().lower() if person is not None else ""
+    return address or None
+
+
+async def card_email_identity(
+    session: AsyncSession, conversation: Conversation
+) -> ChannelIdentity | None:
+    """An e-mail identity made from the address on the counterpart's card, so a manager can
+    write first to someone who has never e-mailed the desk. None when the card has no
+    address, or the address is known as someone else's or as unreachable (bounced)."""
+    address = await card_email(session, conversation)
+    if address is None:
+        return None
+    known = await session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == EMAIL, ChannelIdentity.external_id == address
+        )
+    )
+    if known is not None:
+        mine = (
+            known.client_id == conversation.client_id
+            if conversation.kind in CLIENT_SIDE
+            else known.executor_id == conversation.executor_id
+        )
+        return known if mine and known.reachable else None
+    identity = ChannelIdentity(
+        channel=EMAIL, external_id=address, chat_id=address, email=address,
+        client_id=conversation.client_id if conversation.kind in CLIENT_SIDE else None,
+        executor_id=conversation.executor_id if conversation.kind in EXECUTOR_SIDE else None,
+    )  # fmt: skip
+    session.add(identity)
+    await session.flush()
     return identity
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import exchange
 from core.db import utcnow
-from core.models import ChannelIdentity
+from core.models import ChannelIdentity, Client
 from inbox.conversations import add_message, order_thread
 from inbox.models import ConversationKind, DeliveryStatus, Direction, OutboxItem
 from inbox.outbox import outgoing_from_json
@@ -108,3 +108,48 @@ async def test_nothing_is_relayed_to_an_order_without_an_executor(session: Async
     said = await add_message(session, client_thread, Direction.IN, "вопрос автору")
     with pytest.raises(NoRoute):
         await forward(session, said, author_user_id=manager.user_id or 0)
+
+
+async def test_the_address_on_the_card_is_a_way_to_write_first_by_e_mail(
+    session: AsyncSession,
+) -> None:
+    order, manager = await builders.paper_order(session)
+    client = await session.get(Client, order.client_id)
+    assert client is not None
+    thread = await order_thread(session, order, ConversationKind.CLIENT)
+    me = manager.user_id or 0
+    with pytest.raises(NoRoute):  # no address on the card yet
+        await reply(session, thread, "Счёт во вложении", author_user_id=me, channel="email")
+    client.email = " Anna.Smirnova@Example.ru "
+
+    first = await reply(session, thread, "Счёт во вложении", author_user_id=me, channel="email")
+    second = await reply(session, thread, "Напоминаю о счёте", author_user_id=me, channel="email")
+
+    identities = list(await session.scalars(select(ChannelIdentity)))
+    assert [(i.channel, i.external_id, i.chat_id, i.client_id) for i in identities] == [
+        ("email", "anna.smirnova@example.ru", "anna.smirnova@example.ru", client.id)
+    ]
+    assert first.identity_id == second.identity_id == identities[0].id
+    items = list(await session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+    assert [(item.channel, item.chat_id) for item in items] == [
+        ("email", "anna.smirnova@example.ru")
+    ] * 2
+    identities[0].reachable = False  # the address bounced: not written to again
+    with pytest.raises(NoRoute):
+        await reply(
+            session, thread, "Ещё раз", author_user_id=manager.user_id or 0, channel="email"
+        )
+
+
+async def test_a_card_address_known_as_someone_elses_is_not_used(session: AsyncSession) -> None:
+    order, manager = await builders.paper_order(session)
+    me = manager.user_id or 0
+    client = await session.get(Client, order.client_id)
+    assert client is not None
+    client.email = "shared@example.ru"
+    session.add(ChannelIdentity(channel="email", external_id="shared@example.ru"))
+    await session.flush()
+    thread = await order_thread(session, order, ConversationKind.CLIENT)
+
+    with pytest.raises(NoRoute):
+        await reply(session, thread, "Счёт", author_user_id=me, channel="email")

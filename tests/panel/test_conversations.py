@@ -9,10 +9,11 @@ import re
 from aiohttp import FormData
 from sqlalchemy import func, select
 
-from core.models import StaffRole
+from core.models import Client, StaffRole
 from inbox.channel import BLOCKED_BY_USER, PermanentError
 from inbox.conversations import add_message
 from inbox.models import Conversation, ConversationKind, Direction, Message, OutboxItem
+from tests.fakes.loopback import LoopbackChannel
 from tests.panel.conftest import AddStaff, Panel
 from tests.panel.inbox_helpers import desk, dispatch, loopback, with_executor
 from webapp.access.guard import CSRF_HEADER
@@ -218,3 +219,36 @@ async def test_load_older_pages_back_through_a_long_thread(
     async with panel.container.sessions() as session:
         count = await session.scalar(select(func.count(Message.id)))
     assert count == 35 + 4
+
+
+async def test_a_client_who_never_e_mailed_can_be_written_to_at_the_address_on_their_card(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    scene = await desk(panel.container, add_staff)  # Anna writes on the loopback channel
+    await _sign_in(panel, "maria@desk.example")
+    before = await (await panel.client.get(f"/conversations/{scene.thread_a}/thread")).text()
+    mail = LoopbackChannel("email")  # e-mail configured on this desk
+    panel.container.channels.add(mail)
+    thread_url = f"/conversations/{scene.thread_a}/thread"
+    without_address = await (await panel.client.get(thread_url)).text()
+    async with panel.container.sessions() as session:
+        anna = await session.get(Client, scene.anna)
+        assert anna is not None
+        anna.email = "anna@example.ru"
+        await session.commit()
+
+    offered = await (await panel.client.get(thread_url)).text()
+    await _send(
+        panel,
+        f"/conversations/{scene.thread_a}/reply",
+        _compose("Счёт во вложении", channel="email"),
+    )
+
+    assert 'value="email"' not in before and 'value="email"' not in without_address
+    assert 'value="email"' in offered
+    to_anna = [i for i in await _outbox(panel, "email") if i.chat_id == "anna@example.ru"]
+    assert len(to_anna) == 1  # (Boris's earlier answer waits on e-mail too)
+    await dispatch(panel.container)
+    assert [sent.text for sent in mail.sent if sent.chat_id == "anna@example.ru"] == [
+        "Счёт во вложении"
+    ]

@@ -3,6 +3,7 @@ messages (the counterpart, their channels, the order), and read markers."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -16,7 +17,7 @@ from core.events import record
 from core.models import ChannelIdentity, Client, Executor, Order, User
 from inbox.events import ConversationRead
 from inbox.models import Conversation, ConversationKind, Message, ReadMarker
-from inbox.replies import CLIENT_SIDE, EXECUTOR_SIDE, RELAY
+from inbox.replies import CLIENT_SIDE, EMAIL, EXECUTOR_SIDE, RELAY, card_email
 from webapp.access.sessions import Staff
 
 
@@ -81,14 +82,25 @@ class ConversationInfo:
     manager_name: str | None
     siblings: dict[ConversationKind, int]  # the order's other threads by kind
     relay_to: ConversationKind | None  # where a message of this thread may be forwarded
+    # The address on the counterpart's card, offered as e-mail when they never wrote by mail
+    # and e-mail is configured (inbox.replies makes the identity on the first reply).
+    card_email: str | None = None
 
     @property
     def channels(self) -> list[str]:
-        """Channels a reply can go out on, the counterpart's reachable ones."""
-        return list(dict.fromkeys(i.channel for i in self.identities if i.reachable))
+        """Channels a reply can go out on: the counterpart's reachable ones, and e-mail to
+        the address on their card."""
+        found = [i.channel for i in self.identities if i.reachable]
+        if self.card_email is not None:
+            found.append(EMAIL)
+        return list(dict.fromkeys(found))
 
 
-async def conversation_info(session: AsyncSession, conversation: Conversation) -> ConversationInfo:
+async def conversation_info(
+    session: AsyncSession, conversation: Conversation, *, writable: Container[str] = ()
+) -> ConversationInfo:
+    """Who the conversation is with and how to reach them; `writable`: the configured
+    channels (e-mail to a card's address is offered only when e-mail is one of them)."""
     counterpart, kind, person_id = "", "", None
     owner = None
     if conversation.kind in CLIENT_SIDE and conversation.client_id is not None:
@@ -131,9 +143,13 @@ async def conversation_info(session: AsyncSession, conversation: Conversation) -
     relay = RELAY.get(conversation.kind) if order is not None else None
     if relay is ConversationKind.EXECUTOR and (order is None or order.executor_id is None):
         relay = None
+    card_address = None
+    if EMAIL in writable and not any(i.channel == EMAIL for i in identities):
+        card_address = await card_email(session, conversation)
     return ConversationInfo(
-        conversation, counterpart, kind, person_id, identities, order, manager, siblings, relay
-    )
+        conversation, counterpart, kind, person_id, identities, order, manager, siblings, relay,
+        card_address,
+    )  # fmt: skip
 
 
 async def mark_read(session: AsyncSession, conversation_id: int, user_id: int) -> int | None:

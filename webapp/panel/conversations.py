@@ -127,7 +127,8 @@ async def thread_context(
 ) -> dict[str, Any]:
     """The thread's messages (marking them read) and its composer's state."""
     staff = request[STAFF]
-    info = await conversation_info(session, conversation)
+    writable = request.app[SERVICES].channels
+    info = await conversation_info(session, conversation, writable=writable)
     view = await thread_messages(session, conversation.id)
     assert view is not None
     await mark_read(session, conversation.id, staff.user_id)
