@@ -13,6 +13,9 @@ the arrival time is in the step's audit event data (`eta`, `eta_minutes`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from sqlalchemy import func, select, update
 
 from core import exchange, orders
@@ -114,28 +117,29 @@ async def on_button(turn: Turn, action: str, args: list[str]) -> None:
 
 
 async def _accept(turn: Turn, order: Order) -> None:
-    number = order.number
-    try:
-        await in_savepoint(
-            turn, lambda: orders.start_work(turn.session, order, turn.executor_actor())
-        )
-    except (TransitionError, OrderRuleError):
-        await jobs.late(turn, order, number)
-        return
-    turn.say(turn.t(ACCEPTED, number=number))
-    await show(turn, order)
+    move = partial(orders.start_work, turn.session, order, turn.executor_actor())
+    if await _answer_job(turn, order, move, ACCEPTED):
+        await show(turn, order)
 
 
 async def _decline(turn: Turn, order: Order) -> None:
+    move = partial(exchange.decline_job, turn.session, order, turn.executor_actor())
+    await _answer_job(turn, order, move, DECLINED)
+
+
+async def _answer_job(
+    turn: Turn, order: Order, move: Callable[[], Awaitable[object]], done: str
+) -> bool:
+    """The driver's answer to a trip card; a card someone else has already moved on gets
+    "too late" instead. True when the answer was taken."""
     number = order.number
     try:
-        await in_savepoint(
-            turn, lambda: exchange.decline_job(turn.session, order, turn.executor_actor())
-        )
+        await in_savepoint(turn, move)
     except (TransitionError, OrderRuleError):
         await jobs.late(turn, order, number)
-        return
-    turn.say(turn.t(DECLINED, number=number))
+        return False
+    turn.say(turn.t(done, number=number))
+    return True
 
 
 async def _go(turn: Turn, order: Order, args: list[str]) -> None:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from webapp import health
 from webapp.keys import SERVICES, TEMPLATES
+from webapp.panel.errors import error_pages
 from webapp.panel.routes import add_panel_routes
 from webapp.payments import add_payment_routes
 from webapp.security import security_headers
@@ -28,7 +29,7 @@ def create_app(
     # A form may carry files up to the file store's limit (plus room for its other fields);
     # the thread composer streams its uploads and is not bound by this.
     max_body = services.files.max_size + FORM_FIELDS_ROOM
-    app = web.Application(middlewares=[security_headers], client_max_size=max_body)
+    app = web.Application(middlewares=[security_headers, error_pages], client_max_size=max_body)
     app[SERVICES] = services
     app[TEMPLATES] = create_environment()
     app.router.add_get("/healthz", health.healthz, name="healthz")

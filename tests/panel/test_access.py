@@ -265,3 +265,26 @@ async def test_pages_forbid_framing_and_foreign_scripts(panel: Panel) -> None:
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_errors_are_pages_in_russian_with_a_way_back(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    signed_out = await panel.client.get("/no/such/page")
+    await add_staff(StaffRole.MANAGER, "anna@desk.example")
+    await panel.sign_in("anna@desk.example")
+    missing = await panel.client.get("/no/such/page")
+    expired = await panel.client.post(
+        "/account/language", data={"lang": "en", "csrf_token": "stale"}, allow_redirects=False
+    )
+    htmx = await panel.client.get("/no/such/page", headers={"HX-Request": "true"})
+    machine = await panel.client.get("/telegram/nothing")
+
+    assert signed_out.status == 404 and "Здесь ничего нет" in await signed_out.text()
+    assert 'href="/login"' in await signed_out.text()
+    page = await missing.text()
+    assert missing.status == 404 and "Такой страницы нет" in page
+    assert 'data-section="inbox"' in page and 'href="/inbox">Вернуться во входящие' in page
+    assert expired.status == 403 and "Обновите её и попробуйте ещё раз" in await expired.text()
+    assert htmx.status == 404 and "<html" not in await htmx.text()
+    assert machine.status == 404 and "<html" not in await machine.text()

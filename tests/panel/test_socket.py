@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -109,9 +111,12 @@ async def _closed_with(socket: aiohttp.ClientWebSocketResponse) -> int | None:
                 return socket.close_code
 
 
-async def test_signing_out_closes_that_browsers_socket_only(
+@asynccontextmanager
+async def _two_browsers(
     panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
-) -> None:
+) -> AsyncIterator[tuple[Panel, aiohttp.ClientWebSocketResponse, aiohttp.ClientWebSocketResponse]]:
+    """Anna signed in on a phone and on the desktop (`panel`), a live socket open on each:
+    (phone, desktop socket, phone socket)."""
     await add_staff(StaffRole.MANAGER, "anna@desk.example")
     async with open_panel() as phone:
         await phone.sign_in("anna@desk.example")
@@ -121,29 +126,28 @@ async def test_signing_out_closes_that_browsers_socket_only(
             phone.client.ws_connect("/ws") as phone_socket,
         ):
             await asyncio.sleep(0.05)  # both handlers subscribe right after the upgrade
-            await phone.post("/logout")
+            yield phone, desktop_socket, phone_socket
 
-            assert await _closed_with(phone_socket) == SIGNED_OUT
-            assert not desktop_socket.closed
+
+async def test_signing_out_closes_that_browsers_socket_only(
+    panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    async with _two_browsers(panel, open_panel, add_staff) as (phone, desktop, on_phone):
+        await phone.post("/logout")
+
+        assert await _closed_with(on_phone) == SIGNED_OUT
+        assert not desktop.closed
 
 
 async def test_a_password_change_closes_the_other_browsers_sockets(
     panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
 ) -> None:
-    await add_staff(StaffRole.MANAGER, "anna@desk.example")
-    async with open_panel() as phone:
-        await phone.sign_in("anna@desk.example")
-        await panel.sign_in("anna@desk.example")
-        async with (
-            panel.client.ws_connect("/ws") as desktop_socket,
-            phone.client.ws_connect("/ws") as phone_socket,
-        ):
-            await asyncio.sleep(0.05)
-            changed = await panel.post(
-                "/account/password",
-                {"current": PASSWORD, "new": "new-password-42", "repeat": "new-password-42"},
-            )
+    async with _two_browsers(panel, open_panel, add_staff) as (_phone, desktop, on_phone):
+        changed = await panel.post(
+            "/account/password",
+            {"current": PASSWORD, "new": "new-password-42", "repeat": "new-password-42"},
+        )
 
-            assert changed.status == 200
-            assert await _closed_with(phone_socket) == SIGNED_OUT
-            assert not desktop_socket.closed
+        assert changed.status == 200
+        assert await _closed_with(on_phone) == SIGNED_OUT
+        assert not desktop.closed

@@ -114,13 +114,15 @@ async def end_session(session: AsyncSession, token: str) -> None:
     )
 
 
-async def end_other_sessions(session: AsyncSession, user_id: int, keep_session_id: int) -> int:
-    """Signs the user out everywhere else (after a password change); returns how many."""
-    result = await session.execute(
-        sa.delete(StaffSession).where(
-            StaffSession.user_id == user_id, StaffSession.id != keep_session_id
-        )
-    )
+async def end_user_sessions(
+    session: AsyncSession, user_id: int, *, keep_session_id: int | None = None
+) -> int:
+    """Signs the user out everywhere (but the session kept, after their own password
+    change); returns how many sessions ended."""
+    statement = sa.delete(StaffSession).where(StaffSession.user_id == user_id)
+    if keep_session_id is not None:
+        statement = statement.where(StaffSession.id != keep_session_id)
+    result = await session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

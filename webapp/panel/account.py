@@ -27,8 +27,8 @@ from webapp.access.permissions import Permission
 from webapp.access.sessions import (
     IDLE_LIFETIME,
     SESSIONS_ENDED,
-    end_other_sessions,
     end_session,
+    end_user_sessions,
     start_session,
 )
 from webapp.keys import SERVICES, STAFF
@@ -145,7 +145,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
             )
         user.password_hash = await asyncio.to_thread(hash_password, new)
         user.must_change_password = False
-        await end_other_sessions(uow.session, staff.user_id, staff.session_id)
+        await end_user_sessions(uow.session, staff.user_id, keep_session_id=staff.session_id)
         await uow.commit()
     ended = {"user_id": staff.user_id, "keep_session_id": staff.session_id}
     await request.app[SERVICES].bus.publish(SESSIONS_ENDED, ended)

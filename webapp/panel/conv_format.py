@@ -25,7 +25,7 @@ CHANNEL_BADGES = {
     "site": ChannelBadge("Web", N_("Site chat")),
     "sitechat": ChannelBadge("Web", N_("Site chat")),
     "sms": ChannelBadge("SMS", "SMS"),
-    "loopback": ChannelBadge("LB", "Loopback"),
+    "loopback": ChannelBadge("LB", N_("Test channel")),
 }
 KNOWN_CHANNELS = ("telegram", "email", "viber", "vk", "site")
 

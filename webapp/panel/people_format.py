@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from core.i18n import N_
 from core.models import ExecutorStatus
+from webapp.panel.conv_format import channel_badge
 from webapp.panel.formatting import PageFormat
 
 EXECUTOR_STATUS_LABELS = {
@@ -19,14 +20,6 @@ STANDING_LABELS = {
     ExecutorStatus.ACTIVE: N_("Works with us"),
     ExecutorStatus.PAUSED: N_("Feed paused"),
     ExecutorStatus.BLOCKED: N_("Blocked executor"),
-}
-CHANNEL_LABELS = {
-    "telegram": "Telegram",
-    "email": N_("E-mail"),
-    "viber": "Viber",
-    "vk": N_("VK"),
-    "sitechat": N_("Site chat"),
-    "loopback": N_("Test channel"),
 }
 
 
@@ -53,5 +46,4 @@ class Format(PageFormat):
     def channel(self, name: str | None) -> str:
         if not name:
             return "—"
-        label = CHANNEL_LABELS.get(name)
-        return self.t(label) if label else name
+        return self.t(channel_badge(name).title)

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import StaffRole, StaffSession, User
+from core.models import StaffRole, User
 from core.staff import StaffError, change_role, create_user, deactivate_user
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
-from webapp.access.sessions import SESSIONS_ENDED
+from webapp.access.sessions import SESSIONS_ENDED, end_user_sessions
 from webapp.keys import SERVICES
 from webapp.panel.render import panel_locale
 from webapp.panel.settings import settings_page
@@ -75,17 +75,17 @@ async def set_role(request: web.Request) -> web.StreamResponse:
 
     async def change(session: AsyncSession, user: User) -> None:
         await change_role(session, user, str(form.get("role", "")))
-        await _sign_out(session, user.id)  # the new permissions apply from the next sign-in
+        await end_user_sessions(session, user.id)  # the new permissions apply from the next sign-in
 
-    return await _change(request, change, "role")
+    return await _change(request, change, "role", signs_out=True)
 
 
 async def deactivate(request: web.Request) -> web.StreamResponse:
     async def close(session: AsyncSession, user: User) -> None:
         await deactivate_user(session, user)
-        await _sign_out(session, user.id)
+        await end_user_sessions(session, user.id)
 
-    return await _change(request, close, "deactivated")
+    return await _change(request, close, "deactivated", signs_out=True)
 
 
 async def activate(request: web.Request) -> web.StreamResponse:
@@ -98,7 +98,9 @@ async def activate(request: web.Request) -> web.StreamResponse:
 Change = Callable[[AsyncSession, User], Awaitable[None]]
 
 
-async def _change(request: web.Request, change: Change, done: str) -> web.StreamResponse:
+async def _change(
+    request: web.Request, change: Change, done: str, *, signs_out: bool = False
+) -> web.StreamResponse:
     user_id = int(request.match_info["id"])
     async with request.app[SERVICES].uow() as uow:
         user = await uow.session.get(User, user_id)
@@ -111,11 +113,7 @@ async def _change(request: web.Request, change: Change, done: str) -> web.Stream
             return await _page(request, error=problem.localized(panel_locale(request)),
                                status=409)  # fmt: skip
         await uow.commit()
-    if done in ("role", "deactivated"):  # they were signed out: close their open panels
+    if signs_out:  # close their open panels too
         ended = {"user_id": user_id, "keep_session_id": None}
         await request.app[SERVICES].bus.publish(SESSIONS_ENDED, ended)
     raise web.HTTPSeeOther(f"/settings/staff?done={done}")
-
-
-async def _sign_out(session: AsyncSession, user_id: int) -> None:
-    await session.execute(sa.delete(StaffSession).where(StaffSession.user_id == user_id))
