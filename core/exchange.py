@@ -32,7 +32,9 @@ from core.transitions import (
     transition,
 )
 
-# Reliability points: the automatic part of an executor's rating (seed 000).
+# Reliability points: the automatic part of an executor's rating (seed 000). Winning a
+# job is the executor's own doing whether they took it at a fixed price or won it by a
+# bid, so both score; a manager's direct assignment (no bid) is not.
 RELIABILITY_TAKE = 1
 RELIABILITY_DECLINE = -2
 
@@ -124,7 +126,8 @@ async def assign_executor(
     price: int | None = None,
     bid: Bid | None = None,
 ) -> Plan:
-    """A manager gives the job to an executor, from a bid or at a price they agreed."""
+    """A manager gives the job to an executor, from a bid or at a price they agreed. The
+    winner of a bid gets the same reliability points as an executor who takes a job."""
     if bid is not None:
         if bid.order_id != order.id or bid.executor_id != executor.id:
             raise OrderRuleError("the bid belongs to another order or executor")
@@ -140,6 +143,8 @@ async def assign_executor(
         data={"executor_id": executor.id, "price": price},
         changes={"executor_id": executor.id, "executor_price": price},
     )
+    if bid is not None:
+        executor.reliability += RELIABILITY_TAKE
     await _close_bids(session, order.id, winner=bid.id if bid else None)
     return result
 

@@ -62,6 +62,23 @@ async def test_bidding_then_assigning_closes_the_other_bids(session: AsyncSessio
     assert replaced.executor_id == first.id
 
 
+async def test_an_author_who_wins_a_job_by_a_bid_gets_reliability_points(
+    session: AsyncSession,
+) -> None:
+    order, manager = await builders.order_on_exchange(session, None)
+    winner = await builders.executor(session, "Победитель")
+    loser = await builders.executor(session, "Проигравший")
+    chosen = await exchange.place_bid(session, order, winner, 300_000)
+    await exchange.place_bid(session, order, loser, 280_000)
+    await exchange.assign_executor(session, order, manager, winner, bid=chosen)
+    assert (winner.reliability, loser.reliability) == (exchange.RELIABILITY_TAKE, 0)
+    # A manager's direct assignment (no bid) is not the executor's doing: no points.
+    direct, _ = await builders.order_on_exchange(session, 100_000)
+    other = await builders.executor(session, "Назначенный")
+    await exchange.assign_executor(session, direct, manager, other, price=90_000)
+    assert other.reliability == 0
+
+
 async def test_a_late_taker_is_told_the_job_is_gone(session: AsyncSession) -> None:
     order, _ = await builders.order_on_exchange(session, 100_000)
     first = await builders.executor(session)
