@@ -5,7 +5,10 @@ where does it lead?" for an order of a given kind.
 Kinds skip the steps they do not use: without prepayment there is no awaiting_payment
 (accepting a quote confirms the order, status `paid` then means "confirmed, nothing to
 prepay"); without the exchange there is no on_exchange; without review, a submitted result
-is ready at once and there is no in_review / revision loop."""
+is ready at once and there is no in_review / revision loop; without a guarantee period,
+handing the order over is the end (deliver leads straight to `closed`: there is nothing
+left to wait for), and only kinds with one stay `delivered` until the client closes it or
+the period ends."""
 
 from __future__ import annotations
 
@@ -135,6 +138,10 @@ class KindProfile:
     guarantee_days: int = 0
 
     @property
+    def has_guarantee(self) -> bool:
+        return self.guarantee_days > 0
+
+    @property
     def skipped(self) -> frozenset[OrderStatus]:
         skipped: set[OrderStatus] = set()
         if not self.prepayment:
@@ -146,7 +153,8 @@ class KindProfile:
         return frozenset(skipped)
 
 
-FULL_PROFILE = KindProfile(prepayment=True, exchange=True, review=True)
+# Every status in use (the student paper's profile, guarantee period included).
+FULL_PROFILE = KindProfile(prepayment=True, exchange=True, review=True, guarantee_days=20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +191,11 @@ def plan(
         if target not in FORWARD:
             raise TransitionError(action, status, role, "kind_skips_step")
         target = FORWARD[target]
+    if action is Action.DELIVER and not profile.has_guarantee:
+        # Nothing to wait for after the handover: the order is finished (the archive).
+        # An order already `delivered` (its kind's guarantee removed later) still closes
+        # the usual way.
+        target = S.CLOSED
     to_step = _next_step(action, status, role, profile, step)
     return Plan(action, status, target, step, None if target in _LEAVES_EXECUTION else to_step)
 

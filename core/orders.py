@@ -23,6 +23,7 @@ from core.transitions import (
     OutsideGuarantee,
     PriceMissing,
     audit,
+    profile_of,
     transition,
 )
 
@@ -184,9 +185,13 @@ async def resume_work(session: AsyncSession, order: Order, actor: Actor) -> Plan
 
 
 async def deliver_order(session: AsyncSession, order: Order, actor: Actor) -> Plan:
-    return await transition(
-        session, order, actor, Action.DELIVER, changes={"delivered_at": utcnow()}
-    )
+    """Hand the result over. A kind without a guarantee period is finished by it (closed,
+    to the archive); a kind with one stays `delivered` until it is closed."""
+    now = utcnow()
+    changes: dict[str, Any] = {"delivered_at": now}
+    if not profile_of(order.kind).has_guarantee:
+        changes["closed_at"] = now
+    return await transition(session, order, actor, Action.DELIVER, changes=changes)
 
 
 async def request_revision(

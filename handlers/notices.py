@@ -134,7 +134,8 @@ def notice_name(event: OrderTransitioned, kind_steps: list[str]) -> str | None:
         return {S.AWAITING_PAYMENT: "paid", S.QUOTED: "confirmed"}.get(source)
     if to is S.ASSIGNED:
         return None if kind_steps else "assigned"  # a trip's steps say it
-    if to is S.DELIVERED:
+    if to is S.DELIVERED or (to is S.CLOSED and event.action == "deliver"):
+        # A kind without a guarantee period is closed by the handover: still the result.
         return "revision_declined" if source is S.REVISION_REQUESTED else "delivered"
     if to in (S.QUOTED, S.READY, S.CLOSED, S.CANCELLED):
         return to.value
@@ -162,8 +163,12 @@ class ClientNotices:
         client = await session.get(Client, order.client_id)
         locale = locale_of(identity, client.locale if client else None)
         reply = await self._reply(session, order, event, name, locale)
-        if reply is not None:
-            await send_replies(session, identity, [reply])
+        replies = [reply] if reply is not None else []
+        if name == "delivered" and order.status is S.CLOSED and order.executor_id:
+            # Handed over and closed in one move: the rating request comes with the result.
+            replies.append(rating_reply(order, locale))
+        if replies:
+            await send_replies(session, identity, replies)
 
     async def _reply(
         self, session: AsyncSession, order: Order, event: OrderTransitioned, name: str, locale: str

@@ -177,10 +177,12 @@ async def test_a_trip_at_a_fixed_price_step_by_step(
                 OrderEvent.order_id == order.id, OrderEvent.action == "submit_result"
             )
         )
-    assert (order.status, order.step) == (OrderStatus.DELIVERED, None)
+    # A trip has no guarantee period: handing it over closes it (the archive).
+    assert (order.status, order.step) == (OrderStatus.CLOSED, None)
     assert (money.held, money.charged, money.accrued) == (0, 1_500_000, 1_000_000)
     assert comment == "Груз выгружен, претензий нет"
-    assert zoya.texts()[-8:] == [
+    await zoya.wait_for(f"Оцените, пожалуйста, работу по заказу №{NUMBER}:")
+    assert zoya.texts()[-9:] == [
         f"Заказ №{NUMBER} подтверждён. Приступаем к работе.",
         f"На заказ №{NUMBER} назначен водитель.",
         f"Водитель выехал (заказ №{NUMBER}). Ожидаемое время прибытия: {eta}.",
@@ -189,6 +191,7 @@ async def test_a_trip_at_a_fixed_price_step_by_step(
         f"Работы по заказу №{NUMBER} завершены.",
         f"Заказ №{NUMBER} выполнен. К оплате: {rub('15 000')}.",
         f"Заказ №{NUMBER} выполнен. Спасибо, что выбрали нас!",
+        f"Оцените, пожалуйста, работу по заказу №{NUMBER}:",
     ]
 
 

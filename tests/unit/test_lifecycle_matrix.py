@@ -4,6 +4,7 @@ leads exactly where it says. Anything not in a table must be refused."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -66,7 +67,7 @@ decline_job         | assigned                           | paid               | 
 release             | assigned in_progress               | paid               | mgr
 start_work          | assigned                           | in_progress        | executor mgr
 submit_result       | in_progress                        | ready              | executor mgr
-deliver             | ready                              | delivered          | mgr system
+deliver             | ready                              | closed             | mgr system
 request_revision    | delivered                          | revision_requested | client mgr
 accept_revision     | revision_requested                 | in_progress        | mgr
 decline_revision    | revision_requested                 | delivered          | mgr
@@ -87,7 +88,7 @@ decline_job         | assigned                           | paid               | 
 release             | assigned in_progress               | paid               | mgr
 start_work          | assigned                           | in_progress        | executor mgr
 submit_result       | in_progress                        | ready              | executor mgr
-deliver             | ready                              | delivered          | mgr system
+deliver             | ready                              | closed             | mgr system
 request_revision    | delivered                          | revision_requested | client mgr
 accept_revision     | revision_requested                 | in_progress        | mgr
 decline_revision    | revision_requested                 | delivered          | mgr
@@ -153,6 +154,7 @@ def test_builtin_kinds_match_the_tested_profiles() -> None:
             exchange=kind.uses_exchange,
             review=kind.needs_review,
             steps=kind.execution_steps,
+            guarantee_days=kind.guarantee_days,
         )
         assert profile == PROFILES[name][0]
 
@@ -177,6 +179,18 @@ def test_trip_steps_advance_one_by_one_and_result_waits_for_the_last() -> None:
     assert last.value.reason == "no_next_step"
     done = plan(Action.SUBMIT_RESULT, OrderStatus.IN_PROGRESS, ActorRole.EXECUTOR, profile, step)
     assert (done.to_status, done.to_step) == (OrderStatus.READY, None)
+
+
+def test_handing_over_a_kind_without_a_guarantee_period_closes_the_order() -> None:
+    print_job = KindProfile(prepayment=False, exchange=False, review=False)
+    handed = plan(Action.DELIVER, OrderStatus.READY, ActorRole.MANAGER, print_job)
+    assert handed.to_status is OrderStatus.CLOSED
+    guaranteed = replace(print_job, guarantee_days=14)
+    kept = plan(Action.DELIVER, OrderStatus.READY, ActorRole.MANAGER, guaranteed)
+    assert kept.to_status is OrderStatus.DELIVERED
+    # An order left `delivered` before its kind lost the guarantee still closes.
+    closed = plan(Action.CLOSE, OrderStatus.DELIVERED, ActorRole.SYSTEM, print_job)
+    assert closed.to_status is OrderStatus.CLOSED
 
 
 def test_kind_without_steps_cannot_advance() -> None:
