@@ -133,8 +133,8 @@ async def client_discount_bp(session: AsyncSession, client_id: int, currency: st
             )
         )
     ).all()
-    paid = await ledger.paid_total(session, client_id, currency)
-    return pricing.discount_for(paid, [(tier.threshold, tier.discount_bp) for tier in tiers])
+    charged = await ledger.charged_total(session, client_id, currency)
+    return pricing.discount_for(charged, [(tier.threshold, tier.discount_bp) for tier in tiers])
 
 
 async def accept_quote(session: AsyncSession, order: Order, actor: Actor) -> Plan:

@@ -25,8 +25,10 @@ from core.ledger.operations import (
 from core.ledger.queries import (
     OrderMoney,
     balance,
+    charged_total,
     order_money,
     paid_total,
+    paid_totals,
     transaction_is_balanced,
     unbalanced_transaction_ids,
 )
@@ -43,9 +45,11 @@ __all__ = [
     "cash_in",
     "cash_out",
     "charge",
+    "charged_total",
     "hold_prepayment",
     "order_money",
     "paid_total",
+    "paid_totals",
     "pay_executor",
     "refund",
     "release_hold",

@@ -244,3 +244,25 @@ async def test_the_client_accepts_the_quote_pays_through_the_link_and_the_order_
         f"Это действие по заказу №{order.number} уже недоступно: его статус изменился."
     )
     assert "Статус: Оплачен" in again[1].html
+
+
+async def test_the_bot_counts_a_prepayment_the_client_just_made_as_paid(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # It said "Всего оплачено: 0 ₽" (final charges only) while the panel counted top-ups.
+    gateway = FakePaymentProvider("http://desk.test")
+    chat, order = await _quoted(sessions, gateway)
+    await chat.press("Мои заказы")
+    await chat.press(f"№{order.number} {order.title}"[:60])
+    await chat.press("Принять и оплатить")
+    external_id = chat.button("Оплатить 5\u00a0000\u00a0₽").payload.rsplit("/", 1)[1]
+    gateway.succeed(external_id)
+    async with UnitOfWork(sessions, LocalPublisher()) as uow:
+        await payments.confirm_payment(uow.session, gateway, external_id)
+        await uow.commit()
+
+    await chat.send("/start")
+    said = await chat.press("Баланс и скидка")
+    assert texts(said) == [
+        "Ваш баланс: 0\u00a0₽. Всего оплачено: 5\u00a0000\u00a0₽. Ваша скидка: 0%."
+    ]

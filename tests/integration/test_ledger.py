@@ -353,7 +353,7 @@ async def test_revenue_may_go_negative_on_a_loss_making_order(
     assert (money.held, money.charged, money.accrued, money.margin) == (0, 1_000, 1_200, -200)
 
 
-async def test_paid_total_counts_only_final_charges_of_that_client(
+async def test_charged_total_counts_only_final_charges_of_that_client(
     session: AsyncSession, world: World
 ) -> None:
     await ledger.top_up(session, world.client, 10_000, RUB, Source.desk("cash"))
@@ -369,11 +369,25 @@ async def test_paid_total_counts_only_final_charges_of_that_client(
     await ledger.charge(session, world.other_order, world.other_client, 9_000, RUB)
     await ledger.accrue_executor(session, world.order, world.executor, 1_000, RUB)
 
-    assert await ledger.paid_total(session, world.client, RUB) == 5_000
-    assert await ledger.paid_total(session, world.client, "USD") == 500
-    assert await ledger.paid_total(session, world.other_client, RUB) == 9_000
+    assert await ledger.charged_total(session, world.client, RUB) == 5_000
+    assert await ledger.charged_total(session, world.client, "USD") == 500
+    assert await ledger.charged_total(session, world.other_client, RUB) == 9_000
     money = await ledger.order_money(session, world.order, RUB)
     assert (money.held, money.charged, money.accrued, money.margin) == (2_000, 5_000, 1_000, 4_000)
+
+
+async def test_paid_total_is_what_the_client_gave_us_less_refunds_prepayments_included(
+    session: AsyncSession, world: World
+) -> None:
+    await ledger.top_up(session, world.client, 500_000, RUB, Source.desk("cash"))
+    await ledger.hold_prepayment(session, world.order, world.client, 500_000, RUB)
+    # Just prepaid, nothing charged yet: the client has paid 5,000 ₽ all the same.
+    assert await ledger.paid_total(session, world.client, RUB) == 500_000
+    assert await ledger.charged_total(session, world.client, RUB) == 0
+    await ledger.top_up(session, world.client, 30_000, RUB, Source.gateway("fake"))
+    await ledger.refund(session, world.client, 10_000, RUB, Source.desk("cash"))
+    assert await ledger.paid_total(session, world.client, RUB) == 520_000
+    assert await ledger.paid_total(session, world.other_client, RUB) == 0
 
 
 async def test_an_edited_entry_shows_up_as_unbalanced(session: AsyncSession, world: World) -> None:
@@ -467,7 +481,7 @@ async def test_concurrent_first_top_ups_share_one_account(
         assert balance == ATTEMPTS * EACH
 
 
-async def test_a_reversed_charge_returns_to_the_balance_and_leaves_the_paid_total(
+async def test_a_reversed_charge_returns_to_the_balance_and_lowers_the_charged_total(
     session: AsyncSession, world: World
 ) -> None:
     await ledger.top_up(session, world.client, 10_000, RUB, Source.desk("cash"))
@@ -475,7 +489,7 @@ async def test_a_reversed_charge_returns_to_the_balance_and_leaves_the_paid_tota
     await ledger.charge(session, world.order, world.client, 10_000, RUB)
     await ledger.reverse_charge(session, world.order, world.client, 4_000, RUB, memo="спор")
 
-    assert await ledger.paid_total(session, world.client, RUB) == 6_000
+    assert await ledger.charged_total(session, world.client, RUB) == 6_000
     assert await ledger.balance(session, AccountKind.CLIENT_BALANCE, world.client, RUB) == 4_000
     assert await ledger.balance(session, AccountKind.REVENUE, "", RUB) == 6_000
     assert (await ledger.order_money(session, world.order, RUB)).charged == 6_000
@@ -488,4 +502,4 @@ async def test_no_more_than_the_charge_can_be_reversed(session: AsyncSession, wo
     with pytest.raises(InsufficientFunds) as refused:
         await ledger.reverse_charge(session, world.order, world.client, 5_001, RUB)
     assert refused.value.shortfall == 1
-    assert await ledger.paid_total(session, world.client, RUB) == 5_000
+    assert await ledger.charged_total(session, world.client, RUB) == 5_000

@@ -117,7 +117,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.sessions = session_factory(self.engine)
         self.runner.run(self._reset())
         self.model: defaultdict[Key, int] = defaultdict(int)
-        self.paid: defaultdict[tuple[int, str], int] = defaultdict(int)
+        self.charged_to: defaultdict[tuple[int, str], int] = defaultdict(int)
+        self.paid_in: defaultdict[tuple[int, str], int] = defaultdict(int)
         self.charged: defaultdict[Pair, int] = defaultdict(int)
         self.transactions = 0
         self.setup: list[Op] | None = None  # operations collected by open_the_books
@@ -185,10 +186,12 @@ class LedgerMachine(RuleBasedStateMachine):
         source = Source.desk(desk) if via_desk else Source.gateway(gateway)
         kind = "cash_desk" if via_desk else "gateway_clearing"
         cid = self.world.clients[client]
-        self._apply(
+        if self._apply(
             lambda s: ledger.top_up(s, cid, amount, cur, source),
             {self._client(client, cur): amount, (kind, source.ref, cur): amount},
-        )
+        ):
+            self.paid_in[(cid, cur)] += amount
+        self._check_paid(cid, cur)
 
     @rule(order=st.integers(0, len(ORDER_CLIENT) - 1), executor=st.integers(0, 1),
           amount=amounts, cur=currencies)  # fmt: skip
@@ -238,10 +241,10 @@ class LedgerMachine(RuleBasedStateMachine):
             lambda s: ledger.charge(s, oid, cid, amount, cur),
             {self._hold(order, cur): -amount, ("revenue", "", cur): amount},
         ):
-            self.paid[(cid, cur)] += amount
+            self.charged_to[(cid, cur)] += amount
             self.charged[(order, cur)] += amount
-        paid = self.runner.run(self._read(lambda s: ledger.paid_total(s, cid, cur)))
-        assert paid == self.paid[(cid, cur)]
+        paid = self.runner.run(self._read(lambda s: ledger.charged_total(s, cid, cur)))
+        assert paid == self.charged_to[(cid, cur)]
 
     @rule(spend=spends)
     def reverse(self, spend: Spend) -> None:
@@ -257,10 +260,10 @@ class LedgerMachine(RuleBasedStateMachine):
             lambda s: ledger.reverse_charge(s, oid, cid, amount, cur),
             {("revenue", "", cur): -amount, self._client(client, cur): amount},
         ):
-            self.paid[(cid, cur)] -= amount
+            self.charged_to[(cid, cur)] -= amount
             self.charged[(order, cur)] -= amount
-        paid = self.runner.run(self._read(lambda s: ledger.paid_total(s, cid, cur)))
-        assert paid == self.paid[(cid, cur)]
+        paid = self.runner.run(self._read(lambda s: ledger.charged_total(s, cid, cur)))
+        assert paid == self.charged_to[(cid, cur)]
 
     @rule(spend=spends, desk=desks, gateway=gateways, via_desk=st.booleans())
     def refund(self, spend: Spend, desk: str, gateway: str, via_desk: bool) -> None:
@@ -268,10 +271,18 @@ class LedgerMachine(RuleBasedStateMachine):
         destination = Source.desk(desk) if via_desk else Source.gateway(gateway)
         kind = "cash_desk" if via_desk else "gateway_clearing"
         cid = self.world.clients[client]
-        self._apply(
+        if self._apply(
             lambda s: ledger.refund(s, cid, amount, cur, destination),
             {self._client(client, cur): -amount, (kind, destination.ref, cur): -amount},
-        )
+        ):
+            self.paid_in[(cid, cur)] -= amount
+        self._check_paid(cid, cur)
+
+    def _check_paid(self, cid: int, cur: str) -> None:
+        # "Paid" is money the client gave us, net: top-ups less refunds.
+        if self.setup is None:
+            paid = self.runner.run(self._read(lambda s: ledger.paid_total(s, cid, cur)))
+            assert paid == self.paid_in[(cid, cur)]
 
     @rule(spend=spends, desk=desks)
     def pay_executor(self, spend: Spend, desk: str) -> None:

@@ -414,7 +414,7 @@ async def test_the_final_payment_charges_accrues_and_delivers(session: AsyncSess
     assert await ledger.balance(session, K.EXECUTOR_PAYABLE, author.id, RUB) == EXECUTOR_PRICE
     assert await ledger.balance(session, K.REVENUE, "", RUB) == PRICE - EXECUTOR_PRICE
     assert await free(session, order) == 0
-    assert await ledger.paid_total(session, order.client_id, RUB) == PRICE
+    assert await ledger.charged_total(session, order.client_id, RUB) == PRICE
     await assert_books_balance(session)
 
 

@@ -212,7 +212,7 @@ async def test_the_client_card_links_every_order_and_shows_money_and_discount(
         session = uow.session
         order, _ = await builders.paper_order(session)
         await ledger.top_up(session, order.client_id, 2_000_000, "RUB", Source.desk("main"))
-        # Charged money counts towards the discount tiers (core.ledger.paid_total).
+        # Charged money counts towards the discount tiers (core.ledger.charged_total).
         await ledger.hold_prepayment(session, order.id, order.client_id, 1_500_000, "RUB")
         await ledger.charge(session, order.id, order.client_id, 1_500_000, "RUB")
         session.add(DiscountTier(currency="RUB", threshold=1_000_000, discount_bp=500))

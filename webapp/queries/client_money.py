@@ -2,7 +2,8 @@
 figure (subqueries grouped by client, joined to the list):
 
 - balance: the client's free balance (`client_balance` account, its normal side);
-- total paid: money the client gave us, net — top-ups less refunds;
+- total paid: money the client gave us, net — top-ups less refunds (`core.ledger.paid_totals`,
+  the one meaning of "paid" the bot uses too);
 - debt: what is still unpaid of the client's accepted orders — for every order from
   `awaiting_payment` on (cancelled ones aside), its client price less what was put towards
   it (prepayment holds, less holds released and charges reversed), never below zero.
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.ledger import Operation
+from core.ledger import Operation, paid_totals
 from core.models import (
     AccountKind,
     LedgerAccount,
@@ -59,28 +60,6 @@ def balances(currency: str, client_ids: Ids = None) -> Any:
     if client_ids is not None:
         query = query.where(LedgerAccount.ref.in_([str(i) for i in client_ids]))
     return query.subquery("balances")
-
-
-def paid_totals(currency: str, client_ids: Ids = None) -> Any:
-    """Subquery (client_id, paid): top-ups less refunds."""
-    signed = case(
-        (LedgerTransaction.operation == Operation.TOP_UP.value, LedgerEntry.amount),
-        else_=-LedgerEntry.amount,
-    )
-    query = (
-        select(LedgerTransaction.client_id.label("client_id"), func.sum(signed).label("paid"))
-        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
-        .where(
-            LedgerTransaction.operation.in_([Operation.TOP_UP.value, Operation.REFUND.value]),
-            LedgerTransaction.currency == currency,
-            LedgerTransaction.client_id.is_not(None),
-            LedgerEntry.amount > 0,  # one debit leg per transaction: the amount moved
-        )
-        .group_by(LedgerTransaction.client_id)
-    )
-    if client_ids is not None:
-        query = query.where(LedgerTransaction.client_id.in_(client_ids))
-    return query.subquery("paid_totals")
 
 
 _PUT_TOWARDS = (
