@@ -16,7 +16,15 @@ from core import ledger, pricing
 from core.db import utcnow
 from core.events import OrderCreated, record
 from core.lifecycle import Action, Plan, within_guarantee
-from core.models import ActorRole, Counter, DiscountTier, Order, OrderKind, OrderStatus
+from core.models import (
+    AccountKind,
+    ActorRole,
+    Counter,
+    DiscountTier,
+    Order,
+    OrderKind,
+    OrderStatus,
+)
 from core.transitions import (
     Actor,
     NotYourOrder,
@@ -186,12 +194,48 @@ async def resume_work(session: AsyncSession, order: Order, actor: Actor) -> Plan
 
 async def deliver_order(session: AsyncSession, order: Order, actor: Actor) -> Plan:
     """Hand the result over. A kind without a guarantee period is finished by it (closed,
-    to the archive); a kind with one stays `delivered` until it is closed."""
+    to the archive); a kind with one stays `delivered` until it is closed.
+
+    Handing over settles the money as far as it goes: the client's free balance is put
+    towards what the order still owes, what is held for the order is charged (a surplus
+    hold goes back to the balance), and the executor's price is accrued. Whatever is not
+    covered stays the client's debt on the order (`core.payments.debt_of`): money that
+    comes in later is charged against it (`core.payments.apply_to_order`)."""
     now = utcnow()
     changes: dict[str, Any] = {"delivered_at": now}
     if not profile_of(order.kind).has_guarantee:
         changes["closed_at"] = now
-    return await transition(session, order, actor, Action.DELIVER, changes=changes)
+    result = await transition(session, order, actor, Action.DELIVER, changes=changes)
+    await charge_what_is_covered(session, order)
+    return result
+
+
+async def charge_what_is_covered(session: AsyncSession, order: Order) -> int:
+    """Charge the order's price as far as the money held for it and the client's free
+    balance cover it; return the surplus hold, accrue the executor's price not yet
+    accrued. Returns what was charged now. Called when the order is handed over, and by
+    money that comes in for an order handed over with a debt."""
+    currency = order.currency
+    money = await ledger.order_money(session, order.id, currency)
+    owed = max((order.client_price or 0) - money.charged, 0)
+    held = money.held
+    if owed > held:
+        free = await ledger.balance(session, AccountKind.CLIENT_BALANCE, order.client_id, currency)
+        extra = min(free, owed - held)
+        if extra > 0:
+            await ledger.hold_prepayment(session, order.id, order.client_id, extra, currency)
+            held += extra
+    charged = min(held, owed)
+    if charged > 0:
+        await ledger.charge(session, order.id, order.client_id, charged, currency)
+    if held > charged:
+        await ledger.release_hold(session, order.id, order.client_id, held - charged, currency)
+    earned = (order.executor_price or 0) - money.accrued
+    if order.executor_id is not None and earned > 0:
+        # The executor's work is done and handed over: they have earned their price,
+        # whether or not the client has paid all of it yet (collecting is our risk).
+        await ledger.accrue_executor(session, order.id, order.executor_id, earned, currency)
+    return charged
 
 
 async def request_revision(

@@ -115,11 +115,13 @@ class DuePurpose(StrEnum):
     NOTHING = "nothing"
     PREPAYMENT = "prepayment"  # the order awaits its prepayment
     FINAL = "final"  # the result is ready; the rest of the price is paid before delivery
+    DEBT = "debt"  # handed over with part of the price unpaid: the client's debt
 
 
 DESCRIPTIONS = {
     DuePurpose.PREPAYMENT: N_("Prepayment for order №{number}"),
     DuePurpose.FINAL: N_("Payment for order №{number}"),
+    DuePurpose.DEBT: N_("Payment of the debt for order №{number}"),
 }
 
 
@@ -134,10 +136,20 @@ class Due:
         return self.amount > 0
 
 
+def debt_of(order: Order, money: OrderMoney) -> int:
+    """What the client still owes for an order already handed over (0 before the handover
+    and once the order is cancelled)."""
+    if order.delivered_at is None or order.status is OrderStatus.CANCELLED:
+        return 0
+    return max((order.client_price or 0) - money.charged - money.held, 0)
+
+
 def amount_due(order: Order, money: OrderMoney) -> Due:
     """What the client must pay now: the rest of the prepayment while the order awaits it,
-    the rest of the price when the result is ready; else nothing. Money already held or
-    charged for the order counts, so partial payments add up."""
+    the rest of the price when the result is ready, the debt of an order handed over
+    unpaid; else nothing. Money already held or charged for the order counts, so partial
+    payments add up."""
+    purpose = DuePurpose.NOTHING
     if order.status is OrderStatus.AWAITING_PAYMENT:
         rest = order.prepayment_amount - money.held
         purpose = DuePurpose.PREPAYMENT
@@ -145,7 +157,8 @@ def amount_due(order: Order, money: OrderMoney) -> Due:
         rest = order.client_price - money.charged - money.held
         purpose = DuePurpose.FINAL
     else:
-        rest = 0
+        rest = debt_of(order, money)
+        purpose = DuePurpose.DEBT
     if rest <= 0:
         return Due(0, order.currency, DuePurpose.NOTHING)
     return Due(rest, order.currency, purpose)
@@ -319,13 +332,15 @@ class Applied:
     charged: int = 0
     marked_paid: bool = False
     delivered: bool = False
+    debt_settled: bool = False  # the last of a handed-over order's debt was charged
 
 
 async def apply_to_order(session: AsyncSession, order: Order) -> Applied:
     """Reserve what the order owes from the client's free balance (overpayment stays free).
     A covered prepayment marks the order paid; a ready order whose price is covered is
-    charged, its executor's price accrued, and it is delivered. Also settles a ready order
-    that a full prepayment already covers."""
+    delivered (which charges it and accrues its executor's price). Also settles a ready
+    order that a full prepayment already covers. Money for an order handed over with a
+    debt is charged against that debt at once."""
     money = await ledger.order_money(session, order.id, order.currency)
     due = amount_due(order, money)
     held = min(await _free_balance(session, order), due.amount) if due.is_due else 0
@@ -337,27 +352,17 @@ async def apply_to_order(session: AsyncSession, order: Order) -> Applied:
         return Applied(held=held, marked_paid=True)
     owed = (order.client_price or 0) - money.charged
     if order.status is OrderStatus.READY and 0 < owed <= reserved:
-        await _settle_order(session, order, money, reserved, owed)
+        await orders.deliver_order(session, order, Actor.system())  # charges, accrues
         return Applied(held=held, charged=owed, delivered=True)
+    if due.purpose is DuePurpose.DEBT and held > 0:
+        # Money for an order handed over with a debt: charged against the debt (it counts
+        # towards the discount tiers from now on).
+        charged = await orders.charge_what_is_covered(session, order)
+        return Applied(held=held, charged=charged, debt_settled=charged >= owed)
     return Applied(held=held)
 
 
 # --- the parts -----------------------------------------------------------------------------
-
-
-async def _settle_order(
-    session: AsyncSession, order: Order, money: OrderMoney, reserved: int, owed: int
-) -> None:
-    """Charge the price, return any surplus hold, accrue the executor, deliver."""
-    await ledger.charge(session, order.id, order.client_id, owed, order.currency)
-    if reserved > owed:
-        await ledger.release_hold(
-            session, order.id, order.client_id, reserved - owed, order.currency
-        )
-    earned = (order.executor_price or 0) - money.accrued
-    if order.executor_id is not None and earned > 0:
-        await ledger.accrue_executor(session, order.id, order.executor_id, earned, order.currency)
-    await orders.deliver_order(session, order, Actor.system())
 
 
 async def _take_in(

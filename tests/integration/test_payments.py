@@ -17,6 +17,7 @@ from core.events import DomainEvent, LocalPublisher, OrderTransitioned, PaymentR
 from core.ledger import OrderMoney, Source
 from core.models import (
     AccountKind,
+    DiscountTier,
     Executor,
     LedgerEntry,
     LedgerTransaction,
@@ -415,6 +416,69 @@ async def test_the_final_payment_charges_accrues_and_delivers(session: AsyncSess
     assert await ledger.balance(session, K.REVENUE, "", RUB) == PRICE - EXECUTOR_PRICE
     assert await free(session, order) == 0
     assert await ledger.charged_total(session, order.client_id, RUB) == PRICE
+    await assert_books_balance(session)
+
+
+async def test_delivering_with_a_debt_charges_the_hold_and_records_the_debt(
+    session: AsyncSession,
+) -> None:
+    # It charged nothing: the prepayment stayed held and the executor was owed nothing.
+    order, manager = await awaiting_payment(session)
+    await cash(session, order, PREPAYMENT, manager)
+    author = await ready(session, order, manager)
+
+    await orders.deliver_order(session, order, manager)
+
+    assert order.status is S.DELIVERED
+    assert await money(session, order) == OrderMoney(
+        held=0, charged=PREPAYMENT, accrued=EXECUTOR_PRICE
+    )
+    assert await ledger.balance(session, K.EXECUTOR_PAYABLE, author.id, RUB) == EXECUTOR_PRICE
+    assert payments.debt_of(order, await money(session, order)) == PRICE - PREPAYMENT
+    assert await payments.due_now(session, order) == Due(PRICE - PREPAYMENT, RUB, DuePurpose.DEBT)
+    await assert_books_balance(session)
+
+
+async def test_handing_over_puts_the_clients_free_balance_towards_the_debt(
+    session: AsyncSession,
+) -> None:
+    # A balance of 10,000 ₽ and a debt of 10,000 ₽ on the same client, charged 0.
+    order, manager = await awaiting_payment(session)
+    await cash(session, order, PREPAYMENT, manager)
+    await ready(session, order, manager)
+    await ledger.top_up(session, order.client_id, 1_000_000, RUB, Source.desk("cash"))
+
+    await orders.deliver_order(session, order, manager)
+
+    assert await money(session, order) == OrderMoney(held=0, charged=PRICE, accrued=EXECUTOR_PRICE)
+    assert await free(session, order) == 1_000_000 - (PRICE - PREPAYMENT)
+    assert payments.debt_of(order, await money(session, order)) == 0
+    await assert_books_balance(session)
+
+
+async def test_money_recorded_after_a_handover_with_a_debt_settles_it(
+    session: AsyncSession,
+) -> None:
+    # It stayed free balance: the order never settled and never counted for the discount.
+    order, manager = await awaiting_payment(session)
+    await cash(session, order, PREPAYMENT, manager)
+    await ready(session, order, manager)
+    await orders.deliver_order(session, order, manager)
+    await orders.close_order(session, order, manager)
+    session.add(DiscountTier(currency=RUB, threshold=PRICE, discount_bp=500))
+    await session.flush()
+    assert await orders.client_discount_bp(session, order.client_id, RUB) == 0
+
+    await cash(session, order, 100_000, manager)  # part of the debt
+    assert (await money(session, order)).charged == PREPAYMENT + 100_000
+    await cash(session, order, PRICE - PREPAYMENT - 100_000 + 70_000, manager)  # the rest, and more
+
+    assert order.status is S.CLOSED
+    assert await money(session, order) == OrderMoney(held=0, charged=PRICE, accrued=EXECUTOR_PRICE)
+    assert await free(session, order) == 70_000  # the overpayment stays free
+    assert await payments.due_now(session, order) == Due(0, RUB, DuePurpose.NOTHING)
+    assert await ledger.charged_total(session, order.client_id, RUB) == PRICE
+    assert await orders.client_discount_bp(session, order.client_id, RUB) == 500
     await assert_books_balance(session)
 
 
