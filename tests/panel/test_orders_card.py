@@ -9,9 +9,19 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from core import exchange
+from core import exchange, ledger, orders, payments
 from core.db import utcnow
-from core.models import Bid, BidStatus, LedgerTransaction, Order, OrderStatus, StaffRole
+from core.models import (
+    AccountKind,
+    Bid,
+    BidStatus,
+    LedgerTransaction,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    StaffRole,
+)
+from core.transitions import Actor
 from runtime.demo import fill_demo
 from tests import builders
 from tests.panel.conftest import AddStaff, Panel
@@ -289,3 +299,87 @@ async def test_a_manager_takes_on_an_order_nobody_manages_but_not_anothers(
     assert took.status == 303 and refused.status == 409
     assert (await order_in_db(panel.container, free)).manager_id == me
     assert (await order_in_db(panel.container, taken)).manager_id == other
+
+
+async def _ready_with_half_prepaid(panel: Panel) -> int:
+    """A student paper at 10 000 ₽, 5 000 ₽ prepaid in cash, done by an author: ready."""
+    order_id = await new_order(panel.container)
+    await advance(panel.container, order_id, "quote", "accept", price=1_000_000)
+    async with panel.container.uow() as uow:
+        session = uow.session
+        order = await session.get(Order, order_id)
+        assert order is not None
+        manager = Actor.staff(await builders.staff(session, StaffRole.MANAGER))
+        await payments.record_payment(
+            session, order, 500_000, PaymentMethod.CASH, provider="manual", recorded_by=None
+        )
+        author = await builders.executor(session)
+        await exchange.assign_executor(session, order, manager, author, price=600_000)
+        await orders.start_work(session, order, Actor.executor(author.id))
+        await orders.submit_result(session, order, Actor.executor(author.id))
+        await orders.approve_result(session, order, manager)
+        assert order.status is OrderStatus.READY
+        await uow.commit()
+    return order_id
+
+
+async def _order_money(panel: Panel, order_id: int) -> tuple[int, int, int]:
+    async with panel.container.uow() as uow:
+        money = await ledger.order_money(uow.session, order_id, "RUB")
+    return money.held, money.charged, money.accrued
+
+
+async def test_closing_an_order_with_a_debt_asks_first_and_the_card_shows_the_debt(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    # №1002 was delivered with "client still owes 4,275 ₽", then closed with no question.
+    order_id = await _ready_with_half_prepaid(panel)
+    await sign_in_as(panel, add_staff, StaffRole.MANAGER)
+
+    asked = await (await panel.post(f"/orders/{order_id}/money/deliver")).text()
+    assert "Списывается сейчас (удержанное по заказу и с баланса клиента): 5\xa0000\xa0₽." in asked
+    assert "Клиент ещё должен за этот заказ 5\xa0000\xa0₽." in asked
+    delivered = await panel.post(f"/orders/{order_id}/money/deliver", {"confirmed": "1"})
+    assert delivered.status == 303
+    assert await _order_money(panel, order_id) == (0, 500_000, 600_000)
+    shown = await card(panel, order_id)
+    assert '<dd data-test="debt" class="debt">5\xa0000\xa0₽</dd>' in shown
+    assert '<dd data-test="money-debt" class="debt">5\xa0000\xa0₽</dd>' in shown
+
+    question = await panel.post(f"/orders/{order_id}/status/close")
+    page = await question.text()
+    assert question.status == 200 and 'data-test="confirm"' in page
+    assert "Клиент ещё должен за этот заказ 5\xa0000\xa0₽." in page
+    assert f'action="/orders/{order_id}/status/close"' in page
+    assert (await order_in_db(panel.container, order_id)).status is OrderStatus.DELIVERED
+    closed = await panel.post(f"/orders/{order_id}/status/close", {"confirmed": "1"})
+    assert closed.status == 303
+    assert (await order_in_db(panel.container, order_id)).status is OrderStatus.CLOSED
+    # The debt stays on the closed order's card, and the payment form is there to settle it.
+    after = await card(panel, order_id)
+    assert '<dd data-test="money-debt" class="debt">5\xa0000\xa0₽</dd>' in after
+    assert 'data-test="record-payment"' in after
+
+
+async def test_cancelling_after_delivery_offers_to_reverse_the_charge(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    order_id = await _ready_with_half_prepaid(panel)
+    await sign_in_as(panel, add_staff, StaffRole.MANAGER)
+    await panel.post(f"/orders/{order_id}/money/deliver", {"confirmed": "1"})
+
+    asked = await (await panel.post(f"/orders/{order_id}/money/cancel")).text()
+    assert "С клиента уже списано за этот заказ 5\xa0000\xa0₽." in asked
+    assert 'data-test="reverse-charge"' in asked
+    done = await panel.post(f"/orders/{order_id}/money/cancel", {"confirmed": "1", "reverse": "1"})
+
+    assert done.status == 303
+    assert (await order_in_db(panel.container, order_id)).status is OrderStatus.CANCELLED
+    held, charged, _ = await _order_money(panel, order_id)
+    assert (held, charged) == (0, 0)
+    async with panel.container.uow() as uow:
+        order = await uow.session.get(Order, order_id)
+        assert order is not None
+        free = await ledger.balance(uow.session, AccountKind.CLIENT_BALANCE, order.client_id, "RUB")
+        assert free == 500_000
+        assert await ledger.unbalanced_transaction_ids(uow.session) == []

@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import exchange, orders
+from core import exchange, ledger, orders
 from core.db import utcnow
 from core.i18n import N_
 from core.lifecycle import Action, TransitionError
 from core.models import Bid, Executor, Order, StaffRole, User
 from core.order_edits import change_manager, edit_fields
+from core.payments import debt_of
 from core.transitions import Actor
 from handlers.answers import Invalid, parse_answer
 from handlers.numbers import NumberInputError
@@ -37,13 +38,17 @@ from webapp.panel.order_fields import (
     specs,
     stored_answers,
 )
+from webapp.panel.order_format import ACTION_LABELS, Formats
+from webapp.panel.order_money import confirm_page
 from webapp.panel.order_perform import (
     action_in,
+    confirmed,
     ensure_allowed,
     money_of,
     number,
     perform,
     problem,
+    say,
     text_of,
 )
 from webapp.panel.render import panel_locale
@@ -54,6 +59,11 @@ PICK_EXECUTOR = N_("Please choose an executor.")
 PICK_MANAGER = N_("Please choose a manager.")
 NO_SUCH_BID = N_("This bid is not there any more.")
 ALREADY_MANAGED = N_("Someone already manages this order.")
+CLOSE_WITH_DEBT = N_("The client still owes {amount} for this order.")
+CLOSE_DEBT_STAYS = N_(
+    "Closing does not cancel the debt: it stays on the card, and money that comes in later "
+    "settles it."
+)
 
 
 def add_action_routes(panel: PanelRoutes) -> None:
@@ -104,9 +114,22 @@ STATUS_CALLS: dict[Action, Callable[..., Awaitable[Any]]] = {
 async def status_action(request: web.Request) -> web.StreamResponse:
     action = action_in(request, Permission.ORDER_STATUS)
 
-    async def work(session: AsyncSession, order: Order, staff: Staff, form: Any) -> None:
+    async def work(session: AsyncSession, order: Order, staff: Staff, form: Any) -> Any:
         ensure_allowed(staff, order, action)
+        if action is Action.CLOSE and not confirmed(form):
+            debt = debt_of(order, await ledger.order_money(session, order.id, order.currency))
+            if debt:  # closing with a debt is a decision: say so first
+                fmt = Formats.for_request(request)
+                lines = [
+                    say(request, CLOSE_WITH_DEBT).format(amount=fmt.money(debt, order.currency)),
+                    say(request, CLOSE_DEBT_STAYS),
+                ]
+                return confirm_page(
+                    request, order, "close", lines, {}, title=ACTION_LABELS[Action.CLOSE],
+                    danger=True, target=f"/orders/{order.id}/status/close",
+                )  # fmt: skip
         await STATUS_CALLS[action](session, order, actor_of(staff), form)
+        return None
 
     return await perform(request, work)
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.i18n import N_, gettext
 from core.lifecycle import OPEN_STATUSES
 from core.models import Executor, ExecutorStatus, FilePurpose, Order, OrderKind, PaymentMethod
-from core.payments import amount_due
+from core.payments import amount_due, debt_of
 from inbox.conversations import order_thread
 from inbox.models import Conversation, ConversationKind
 from webapp.access.guard import PanelRoutes
@@ -146,6 +146,7 @@ async def card_context(
         "can_edit": staff.can(Permission.INTAKE) and order.status in OPEN_STATUSES,
         "action_labels": ACTION_LABELS,
         "due": amount_due(order, card.money),
+        "debt": debt_of(order, card.money),
         "executors": await _active_executors(session) if may_assign(staff, order) else [],
         "managers": await managers(session) if staff.can(Permission.REASSIGN) else [],
         "methods": RECORDABLE_METHODS,

@@ -15,8 +15,9 @@ from core import ledger, orders, pricing
 from core.i18n import N_
 from core.ledger import Source
 from core.lifecycle import Action
-from core.models import Order, PaymentMethod
-from core.payments import DESKS, due_now, record_payment
+from core.models import AccountKind, Order, PaymentMethod
+from core.payments import DESKS, record_payment
+from core.transitions import profile_of
 from handlers.numbers import NumberInputError
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
@@ -46,9 +47,19 @@ BAD_METHOD = N_("Please choose how the money came: cash, card or bank transfer."
 CONFIRM_QUOTE = N_("The client will be asked to pay {price}.")
 CONFIRM_PAID = N_("The order is marked paid without a recorded payment.")
 CONFIRM_DELIVER = N_("The client still owes {amount} for this order.")
+CONFIRM_DELIVER_DEBT = N_(
+    "It is recorded as the client's debt on this order; money that comes in later settles it."
+)
+CONFIRM_DELIVER_CHARGE = N_(
+    "Charged now (held for the order and from the client's balance): {amount}."
+)
 CONFIRM_DELIVER_PAID = N_("The order is paid; it is handed over to the client.")
+CONFIRM_DELIVER_CLOSES = N_(
+    "This kind has no guarantee period: the order is closed with the handover."
+)
 CONFIRM_CANCEL = N_("The order is cancelled; the client is told.")
 CONFIRM_RELEASE = N_("Prepaid money returns to the client's balance: {amount}.")
+CONFIRM_CHARGED = N_("The client was already charged {amount} for this order.")
 CONFIRM_PAYMENT = N_("{amount} is booked to the client's balance and applied to the order.")
 
 
@@ -77,11 +88,14 @@ async def money_action(request: web.Request) -> web.StreamResponse:
 def confirm_page(
     request: web.Request, order: Order, action: str, lines: list[str], fields: dict[str, str],
     *, title: str, danger: bool = False, cancel_form: dict[str, Any] | None = None,
+    target: str | None = None,
 ) -> web.Response:  # fmt: skip
-    """What the action will do, and the same form again with `confirmed=1`."""
+    """What the action will do, and the same form again with `confirmed=1` (posted to
+    `target`, by default the money action's own URL)."""
     return render_page(
         request, "panel/orders/confirm.html", section="orders", order=order, action=action,
         lines=lines, fields=fields, title=title, danger=danger, cancel_form=cancel_form,
+        target=target,
     )  # fmt: skip
 
 
@@ -153,16 +167,30 @@ async def _mark_paid(
 async def _deliver(
     request: web.Request, session: AsyncSession, order: Order, staff: Staff, form: Any
 ) -> Any:
+    """Hand over; the confirmation says what is charged now and what stays as a debt."""
     if not confirmed(form):
-        due = await due_now(session, order)
         fmt = _fmt(request)
-        line = (
-            say(request, CONFIRM_DELIVER).format(amount=fmt.money(due.amount, order.currency))
-            if due.is_due
-            else say(request, CONFIRM_DELIVER_PAID)
+        money = await ledger.order_money(session, order.id, order.currency)
+        free = await ledger.balance(
+            session, AccountKind.CLIENT_BALANCE, order.client_id, order.currency
         )
+        owed = max((order.client_price or 0) - money.charged, 0)
+        now = min(money.held + free, owed)
+        lines = []
+        if now:
+            lines.append(
+                say(request, CONFIRM_DELIVER_CHARGE).format(amount=fmt.money(now, order.currency))
+            )
+        if owed > now:
+            debt = fmt.money(owed - now, order.currency)
+            lines.append(say(request, CONFIRM_DELIVER).format(amount=debt))
+            lines.append(say(request, CONFIRM_DELIVER_DEBT))
+        else:
+            lines.append(say(request, CONFIRM_DELIVER_PAID))
+        if not profile_of(order.kind).has_guarantee:
+            lines.append(say(request, CONFIRM_DELIVER_CLOSES))
         title = ACTION_LABELS[Action.DELIVER]
-        return confirm_page(request, order, "deliver", [line], {}, title=title)
+        return confirm_page(request, order, "deliver", lines, {}, title=title)
     return await orders.deliver_order(session, order, actor_of(staff))
 
 
@@ -170,8 +198,10 @@ async def _cancel(
     request: web.Request, session: AsyncSession, order: Order, staff: Staff, form: Any
 ) -> Any:
     """Cancel; what was prepaid goes back to the balance, and is paid out at once if the
-    manager chose how (`refund` = cash / card / bank_transfer)."""
-    held = (await ledger.order_money(session, order.id, order.currency)).held
+    manager chose how (`refund` = cash / card / bank_transfer). After the handover the
+    confirmation offers to take back the charge too (`reverse`, ticked by default)."""
+    money = await ledger.order_money(session, order.id, order.currency)
+    held, charged = money.held, money.charged
     refund = RECORDABLE.get(text_of(form, "refund", 20))
     if not confirmed(form):
         fmt = _fmt(request)
@@ -180,17 +210,30 @@ async def _cancel(
             lines.append(
                 say(request, CONFIRM_RELEASE).format(amount=fmt.money(held, order.currency))
             )
+        if charged:
+            lines.append(
+                say(request, CONFIRM_CHARGED).format(amount=fmt.money(charged, order.currency))
+            )
         title = ACTION_LABELS[Action.CANCEL]
-        cancel_form = {"held": held, "methods": list(RECORDABLE.values()), "fmt": fmt}
+        cancel_form = {
+            "held": held, "charged": charged, "methods": list(RECORDABLE.values()), "fmt": fmt,
+        }  # fmt: skip
         return confirm_page(
             request, order, "cancel", lines, {}, title=title, danger=True, cancel_form=cancel_form
         )
-    client_id, currency = order.client_id, order.currency
+    client_id, currency, number = order.client_id, order.currency, order.number
     result = await orders.cancel_order(session, order, actor_of(staff), text_of(form, "reason"))
-    if held and refund is not None:
+    back = held
+    if charged and text_of(form, "reverse", 5) == "1":
+        await ledger.reverse_charge(
+            session, order.id, client_id, charged, currency,
+            recorded_by=staff.user_id, memo=f"order {number} cancelled after delivery",
+        )  # fmt: skip
+        back += charged
+    if back and refund is not None:
         await ledger.refund(
-            session, client_id, held, currency, Source.desk(DESKS[refund]),
-            recorded_by=staff.user_id, memo=f"order {order.number} cancelled",
+            session, client_id, back, currency, Source.desk(DESKS[refund]),
+            recorded_by=staff.user_id, memo=f"order {number} cancelled",
         )  # fmt: skip
     return result
 
