@@ -29,6 +29,19 @@ def _check_bp(discount_bp: int) -> None:
         raise ValueError(f"discount_bp must be within 0..{BP_SCALE}, got {discount_bp}")
 
 
+# The largest single amount Pult takes (a price, a payment, a ledger movement):
+# 100,000,000 ₽ in kopecks. Far above any one order of the businesses Pult serves (a student
+# paper, a print run, a machine with a driver), so it never stands in a real order's way,
+# yet typing errors like 99,999,999,999,999 ₽ are refused in words; and sums of such
+# amounts stay far inside the 64-bit columns (9.2·10^18) they are summed into.
+MAX_AMOUNT = 10_000_000_000
+
+
+def check_amount_limit(amount: int) -> None:
+    if amount > MAX_AMOUNT:
+        raise ValueError(f"{amount} minor units is above the limit of {MAX_AMOUNT}")
+
+
 def discount_for(paid_total: int, tiers: Sequence[tuple[int, int]]) -> int:
     """The discount (basis points) of the highest tier whose threshold `paid_total` reached.
 
@@ -62,6 +75,7 @@ def make_quote(list_price: int, discount_bp: int, prepayment_percent: int | None
     The discount rounds down to a whole kopeck: we never give away more than the tier
     promises, and the client pays less than one kopeck above the exact discounted price.
     The prepayment rounds up, so the prepaid share never falls short of the percent."""
+    check_amount_limit(list_price)
     if list_price < 0:
         raise ValueError(f"list_price cannot be negative, got {list_price}")
     _check_bp(discount_bp)

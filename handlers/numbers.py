@@ -7,6 +7,8 @@ import re
 from fractions import Fraction
 from typing import Literal
 
+from core.pricing import MAX_AMOUNT
+
 NumberErrorCode = Literal["unrecognized", "too_small", "too_large"]
 
 
@@ -222,11 +224,14 @@ def parse_int(text: str, *, minimum: int | None = None, maximum: int | None = No
 def parse_money(text: str) -> int:
     """An amount in roubles as kopecks: "1 500 ₽" -> 150000, "1500.50" -> 150050, "15к".
 
-    Ranges are refused here: a price is one number. Amounts must be above zero."""
+    Ranges are refused here: a price is one number. Amounts must be above zero and at
+    most `core.pricing.MAX_AMOUNT` (100,000,000 ₽): "too_large" with that maximum."""
     cleaned = _ROUBLES.sub("", _ROUBLE_PREFIX.sub("", normalize(text)))
     value = _parse_amount(_APPROXIMATELY.sub("", cleaned))
     if value is None or (value * 100).denominator != 1:
         raise NumberInputError("unrecognized", 1, None)
     if value <= 0:
         raise NumberInputError("too_small", 1, None)
+    if value * 100 > MAX_AMOUNT:
+        raise NumberInputError("too_large", 1, MAX_AMOUNT)
     return int(value * 100)

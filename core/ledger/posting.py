@@ -18,7 +18,7 @@ from core.ledger.accounts import (
     normal_side,
 )
 from core.models.money import LedgerAccount, LedgerEntry, LedgerTransaction
-from core.pricing import check_currency
+from core.pricing import check_amount_limit, check_currency
 
 
 async def post(
@@ -33,6 +33,7 @@ async def post(
     """Move `amount` from `credit` to `debit` as one transaction, if the money is there."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError(f"amount must be a positive whole number of minor units, got {amount!r}")
+    check_amount_limit(amount)
     check_currency(currency)
     found = await _find(session, [debit, credit], currency)
     await _check_covered(session, _drawn_down(debit, credit), found, amount, currency)

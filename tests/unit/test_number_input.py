@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from core.pricing import format_money
+from core.pricing import MAX_AMOUNT, format_money
 from handlers.numbers import NumberInputError, parse_int, parse_money, parse_number_words
 
 # An independent speller, so the word tests do not reuse the parser's own tables.
@@ -338,6 +338,8 @@ def test_money(text: str, kopecks: int) -> None:
         ("0", "too_small"),
         ("0,00 ₽", "too_small"),
         ("-100", "too_small"),
+        ("99 999 999 999 999", "too_large"),  # was accepted as a price
+        ("100 000 000,01 ₽", "too_large"),
     ],
 )
 def test_money_errors(text: str, code: str) -> None:
@@ -346,7 +348,11 @@ def test_money_errors(text: str, code: str) -> None:
     assert caught.value.code == code
 
 
-@given(st.integers(min_value=1, max_value=10**11), st.sampled_from(["ru", "en"]))
+def test_the_largest_amount_is_100_million_roubles() -> None:
+    assert parse_money("100 000 000 ₽") == MAX_AMOUNT == 100_000_000 * 100
+
+
+@given(st.integers(min_value=1, max_value=MAX_AMOUNT), st.sampled_from(["ru", "en"]))
 def test_money_reads_back_what_format_money_writes(kopecks: int, locale: str) -> None:
     assert parse_money(format_money(kopecks, "RUB", locale)) == kopecks
 
@@ -354,7 +360,7 @@ def test_money_reads_back_what_format_money_writes(kopecks: int, locale: str) ->
 @given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=0, max_value=99))
 def test_roubles_and_kopecks(roubles: int, kopecks: int) -> None:
     expected = roubles * 100 + kopecks
-    assume(expected > 0)
+    assume(0 < expected <= MAX_AMOUNT)
     grouped = f"{roubles:,}".replace(",", " ")
     assert parse_money(f"{roubles}.{kopecks:02d}") == expected
     assert parse_money(f"{grouped},{kopecks:02d} ₽") == expected

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from core.pricing import Quote, check_currency, discount_for, format_money, make_quote
+from core.pricing import (
+    MAX_AMOUNT,
+    Quote,
+    check_currency,
+    discount_for,
+    format_money,
+    make_quote,
+)
 
 TIERS = [(100_000_00, 1000), (10_000_00, 300), (50_000_00, 500)]  # deliberately unsorted
 NBSP = "\u00a0"
@@ -125,3 +132,9 @@ def test_bad_currency_codes_are_refused(currency: str) -> None:
         check_currency(currency)
     with pytest.raises(ValueError):
         format_money(100, currency)
+
+
+def test_a_price_above_the_largest_amount_is_refused() -> None:
+    assert make_quote(MAX_AMOUNT, 0, 50).client_price == MAX_AMOUNT
+    with pytest.raises(ValueError, match="above the limit"):
+        make_quote(MAX_AMOUNT + 1, 0, 50)

@@ -28,7 +28,7 @@ from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
 from webapp.keys import SERVICES
 from webapp.panel.order_access import actor_of, may_assign
-from webapp.panel.order_card import render_card
+from webapp.panel.order_card import money_form_error, render_card
 from webapp.panel.order_fields import (
     COMMENT_KEY,
     DEADLINE_SPEC,
@@ -44,12 +44,14 @@ from webapp.panel.order_perform import (
     action_in,
     confirmed,
     ensure_allowed,
+    money_message,
     money_of,
     number,
     perform,
     problem,
     say,
     text_of,
+    typed_of,
 )
 from webapp.panel.render import panel_locale
 
@@ -59,6 +61,11 @@ PICK_EXECUTOR = N_("Please choose an executor.")
 PICK_MANAGER = N_("Please choose a manager.")
 NO_SUCH_BID = N_("This bid is not there any more.")
 ALREADY_MANAGED = N_("Someone already manages this order.")
+ABOVE_CLIENT_PRICE_TITLE = N_("The executor's price is above the client's")
+ABOVE_CLIENT_PRICE = N_(
+    "The executor's price {executor} is above the client's price {client}: the order "
+    "loses {loss}. Confirm only if that is intended."
+)
 CLOSE_WITH_DEBT = N_("The client still owes {amount} for this order.")
 CLOSE_DEBT_STAYS = N_(
     "Closing does not cancel the debt: it stays on the card, and money that comes in later "
@@ -146,8 +153,14 @@ async def exchange_action(request: web.Request) -> web.StreamResponse:
             return await exchange.withdraw_from_exchange(session, order, actor_of(staff))
         try:
             price = money_of(form, "price")
-        except NumberInputError:
-            return problem(request, order.id, BAD_PRICE)
+        except NumberInputError as error:
+            return await money_form_error(
+                request, session, order, "publish", money_message(error, BAD_PRICE),
+                typed_of(form, "price"),
+            )  # fmt: skip
+        if price is not None and not confirmed(form) and _above_client_price(order, price):
+            fields = {"price": text_of(form, "price", 50)}
+            return _loss_page(request, order, price, "/exchange/publish", fields)
         return await exchange.publish_to_exchange(session, order, actor_of(staff), price)
 
     return await perform(request, work)
@@ -166,23 +179,55 @@ async def assign(request: web.Request) -> web.StreamResponse:
                 return problem(request, order.id, NO_SUCH_BID, 404)
             executor = await session.get(Executor, bid.executor_id)
             assert executor is not None
+            if not confirmed(form) and _above_client_price(order, bid.price):
+                return _loss_page(request, order, bid.price, "/assign", {"bid": str(bid.id)})
             return await exchange.assign_executor(
                 session, order, actor_of(staff), executor, bid=bid
             )
+        typed = typed_of(form, "price", "executor")
         executor = await session.get(Executor, executor_id) if executor_id else None
         if executor is None:
-            return problem(request, order.id, PICK_EXECUTOR)
+            return await money_form_error(request, session, order, "assign", PICK_EXECUTOR, typed)
         try:
             price = money_of(form, "price")
-        except NumberInputError:
-            return problem(request, order.id, BAD_PRICE)
+        except NumberInputError as error:
+            message = money_message(error, BAD_PRICE)
+            return await money_form_error(request, session, order, "assign", message, typed)
         if price is None and order.exchange_price is None:
-            return problem(request, order.id, GIVE_PRICE)
+            return await money_form_error(request, session, order, "assign", GIVE_PRICE, typed)
+        agreed = price if price is not None else order.exchange_price
+        if agreed is not None and not confirmed(form) and _above_client_price(order, agreed):
+            return _loss_page(request, order, agreed, "/assign", typed)
         return await exchange.assign_executor(
             session, order, actor_of(staff), executor, price=price
         )
 
     return await perform(request, work)
+
+
+def _above_client_price(order: Order, executor_price: int) -> bool:
+    return order.client_price is not None and executor_price > order.client_price
+
+
+def _loss_page(
+    request: web.Request, order: Order, executor_price: int, path: str, fields: dict[str, str]
+) -> web.Response:
+    """An executor's price above the client's: the order would lose money. Likely a slip
+    (20 000 typed against 8 550), possibly a decision: either way it is said, and the same
+    form is sent again only when the manager confirms."""
+    fmt = Formats.for_request(request)
+    client_price = order.client_price or 0
+    lines = [
+        say(request, ABOVE_CLIENT_PRICE).format(
+            executor=fmt.money(executor_price, order.currency),
+            client=fmt.money(client_price, order.currency),
+            loss=fmt.money(executor_price - client_price, order.currency),
+        )
+    ]
+    return confirm_page(
+        request, order, "assign", lines, fields, title=ABOVE_CLIENT_PRICE_TITLE, danger=True,
+        target=f"/orders/{order.id}{path}",
+    )  # fmt: skip
 
 
 async def release(request: web.Request) -> web.StreamResponse:

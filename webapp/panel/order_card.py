@@ -4,6 +4,7 @@ fragment), files, bids and assignment, payments and ledger lines, and the histor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from core.i18n import N_, gettext
 from core.lifecycle import OPEN_STATUSES
 from core.models import Executor, ExecutorStatus, FilePurpose, Order, OrderKind, PaymentMethod
 from core.payments import amount_due, debt_of
+from core.pricing import MAX_AMOUNT
 from inbox.conversations import order_thread
 from inbox.models import Conversation, ConversationKind
 from webapp.access.guard import PanelRoutes
@@ -108,8 +110,33 @@ async def render_card(
     context = await card_context(request, session, order_id)
     return render_page(
         request, "panel/orders/card.html", section="orders", threads=threads, form=form,
-        notice=None, status=status, **context, **typed,
+        notice=None, status=status, **(context | typed),
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyInputError:
+    """A money figure the card's form could not take: shown next to that form (`form`:
+    quote, publish, assign or payment), with what was typed (`typed`) put back in it."""
+
+    form: str
+    message: str  # translated
+    typed: dict[str, str]
+
+
+async def money_form_error(
+    request: web.Request, session: AsyncSession, order: Order, which: str, message: str,
+    typed: dict[str, str],
+) -> web.Response:  # fmt: skip
+    """The card again (422) with the error on the money form it came from and the typed
+    value kept, instead of a separate page that loses it. `message` is a msgid; `{limit}`
+    in it is the largest amount Pult takes."""
+    locale = panel_locale(request)
+    stored = stored_answers(order.kind, order, request.app[SERVICES].tz)
+    form = await blank_form(session, order.kind, locale, stored)
+    limit = Formats.for_request(request).money(MAX_AMOUNT, order.currency)
+    error = MoneyInputError(which, gettext(message, locale).format(limit=limit), typed)
+    return await render_card(request, session, order.id, form, 422, money_error=error)
 
 
 async def status_block(request: web.Request) -> web.StreamResponse:
@@ -147,6 +174,7 @@ async def card_context(
         "action_labels": ACTION_LABELS,
         "due": amount_due(order, card.money),
         "debt": debt_of(order, card.money),
+        "money_error": None,
         "executors": await _active_executors(session) if may_assign(staff, order) else [],
         "managers": await managers(session) if staff.can(Permission.REASSIGN) else [],
         "methods": RECORDABLE_METHODS,

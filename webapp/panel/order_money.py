@@ -16,23 +16,25 @@ from core.i18n import N_
 from core.ledger import Source
 from core.lifecycle import Action
 from core.models import AccountKind, Order, PaymentMethod
-from core.payments import DESKS, record_payment
+from core.payments import DESKS, due_now, record_payment
 from core.transitions import profile_of
 from handlers.numbers import NumberInputError
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
 from webapp.panel.order_access import actor_of
+from webapp.panel.order_card import money_form_error
 from webapp.panel.order_format import ACTION_LABELS, Formats
 from webapp.panel.order_perform import (
     action_in,
     confirmed,
     ensure_allowed,
+    money_message,
     money_of,
     perform,
-    problem,
     say,
     text_of,
+    typed_of,
 )
 from webapp.panel.render import render_page
 
@@ -61,6 +63,10 @@ CONFIRM_CANCEL = N_("The order is cancelled; the client is told.")
 CONFIRM_RELEASE = N_("Prepaid money returns to the client's balance: {amount}.")
 CONFIRM_CHARGED = N_("The client was already charged {amount} for this order.")
 CONFIRM_PAYMENT = N_("{amount} is booked to the client's balance and applied to the order.")
+OVERPAYMENT = N_(
+    "That is {over} more than is due now ({due}); the rest stays on the client's balance."
+)
+CONFIRM_OVERPAYMENT = N_("Please check the amount: confirming records this overpayment as it is.")
 
 
 def add_money_routes(panel: PanelRoutes) -> None:
@@ -106,15 +112,18 @@ def _fmt(request: web.Request) -> Formats:
 async def _quote(
     request: web.Request, session: AsyncSession, order: Order, staff: Staff, form: Any
 ) -> Any:
+    typed = typed_of(form, "price", "discount")
     try:
         price = money_of(form, "price")
-    except NumberInputError:
-        price = None
+    except NumberInputError as error:
+        return await money_form_error(
+            request, session, order, "quote", money_message(error, BAD_AMOUNT), typed
+        )
     if price is None:
-        return problem(request, order.id, BAD_AMOUNT)
+        return await money_form_error(request, session, order, "quote", BAD_AMOUNT, typed)
     discount_bp = _discount(text_of(form, "discount", 10))
     if discount_bp is False:
-        return problem(request, order.id, BAD_DISCOUNT)
+        return await money_form_error(request, session, order, "quote", BAD_DISCOUNT, typed)
     if discount_bp is None:
         discount_bp = await orders.client_discount_bp(session, order.client_id, order.currency)
     if not confirmed(form):
@@ -242,25 +251,44 @@ async def payment(request: web.Request) -> web.StreamResponse:
     """Money that came in by cash, card or bank transfer, recorded by a manager."""
 
     async def work(session: AsyncSession, order: Order, staff: Staff, form: Any) -> Any:
+        typed = typed_of(form, "amount", "method")
         try:
             amount = money_of(form, "amount")
-        except NumberInputError:
-            amount = None
+        except NumberInputError as error:
+            return await money_form_error(
+                request, session, order, "payment", money_message(error, BAD_AMOUNT), typed
+            )
         if amount is None:
-            return problem(request, order.id, BAD_AMOUNT)
+            return await money_form_error(request, session, order, "payment", BAD_AMOUNT, typed)
         method = RECORDABLE.get(text_of(form, "method", 20))
         if method is None:
-            return problem(request, order.id, BAD_METHOD)
-        if not confirmed(form):
+            return await money_form_error(request, session, order, "payment", BAD_METHOD, typed)
+        due = await due_now(session, order)
+        over = amount - due.amount
+        # Far above what is due (more than twice it, or anything when nothing is due): a
+        # slip of the keyboard as often as not, so it takes a confirmation of its own.
+        far = over > 0 and over > due.amount
+        if not confirmed(form) or (far and text_of(form, "overpayment", 20) != str(over)):
             fmt = _fmt(request)
             lines = [
                 f"{fmt.method(method)}: {fmt.money(amount, order.currency)}",
                 say(request, CONFIRM_PAYMENT).format(amount=fmt.money(amount, order.currency)),
             ]
             fields = {"amount": text_of(form, "amount", 50), "method": method.value}
+            if over > 0:
+                lines.append(
+                    say(request, OVERPAYMENT).format(
+                        over=fmt.money(over, order.currency),
+                        due=fmt.money(due.amount, order.currency),
+                    )
+                )
+            if far:
+                lines.append(say(request, CONFIRM_OVERPAYMENT))
+                fields["overpayment"] = str(over)
             return confirm_page(
-                request, order, "payments", lines, fields, title=N_("Record payment")
-            )
+                request, order, "payments", lines, fields, title=N_("Record payment"),
+                danger=far,
+            )  # fmt: skip
         return await record_payment(
             session, order, amount, method, provider=MANUAL_PROVIDER, recorded_by=staff.user_id
         )

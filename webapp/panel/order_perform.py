@@ -12,13 +12,13 @@ from aiohttp import web
 from multidict import MultiMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.i18n import gettext
+from core.i18n import N_, gettext
 from core.ledger import InsufficientFunds
 from core.lifecycle import Action, TransitionError
 from core.models import Order
 from core.payments import PaymentRefused
 from core.transitions import OrderRuleError
-from handlers.numbers import parse_money
+from handlers.numbers import NumberInputError, parse_money
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
 from webapp.keys import SERVICES, STAFF
@@ -80,6 +80,20 @@ def confirmed(form: MultiMapping[Any]) -> bool:
 def text_of(form: MultiMapping[Any], name: str, limit: int = MAX_COMMENT) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+TOO_LARGE = N_("That is more than Pult takes as one amount: at most {limit}.")
+
+
+def money_message(error: NumberInputError, bad: str) -> str:
+    """The msgid for an amount that could not be read: too large, or `bad` (what the form
+    expects, for example "a number of roubles")."""
+    return TOO_LARGE if error.code == "too_large" else bad
+
+
+def typed_of(form: MultiMapping[Any], *names: str) -> dict[str, str]:
+    """What was typed in these fields, to put back into the form with an error."""
+    return {name: text_of(form, name, 50) for name in names}
 
 
 def money_of(form: MultiMapping[Any], name: str) -> int | None:
