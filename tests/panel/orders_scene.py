@@ -7,8 +7,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core import exchange, orders
-from core.models import Client, Order, OrderEvent, Setting, StaffRole, User
+from core import exchange, orders, payments
+from core.models import (
+    Client,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    PaymentMethod,
+    Setting,
+    StaffRole,
+    User,
+)
 from core.transitions import Actor
 from runtime.bootstrap import Container
 from tests import builders
@@ -66,6 +75,31 @@ async def advance(container: Container, order_id: int, *steps: str, price: int =
             else:
                 raise ValueError(step)
         await uow.commit()
+
+
+async def ready_with_half_prepaid(container: Container, *, deliver: bool = False) -> int:
+    """A student paper at 10 000 ₽, 5 000 ₽ prepaid in cash, done by an author: ready (or
+    handed over, leaving a debt of 5 000 ₽)."""
+    order_id = await new_order(container)
+    await advance(container, order_id, "quote", "accept", price=1_000_000)
+    async with container.uow() as uow:
+        session = uow.session
+        order = await session.get(Order, order_id)
+        assert order is not None
+        manager = Actor.staff(await builders.staff(session, StaffRole.MANAGER))
+        await payments.record_payment(
+            session, order, 500_000, PaymentMethod.CASH, provider="manual", recorded_by=None
+        )
+        author = await builders.executor(session)
+        await exchange.assign_executor(session, order, manager, author, price=600_000)
+        await orders.start_work(session, order, Actor.executor(author.id))
+        await orders.submit_result(session, order, Actor.executor(author.id))
+        await orders.approve_result(session, order, manager)
+        assert order.status is OrderStatus.READY
+        if deliver:
+            await orders.deliver_order(session, order, manager)
+        await uow.commit()
+    return order_id
 
 
 async def order_in_db(container: Container, order_id: int) -> Order:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from core import exchange, ledger, orders, payments
+from core import exchange, ledger
 from core.db import utcnow
 from core.models import (
     AccountKind,
@@ -18,14 +18,19 @@ from core.models import (
     LedgerTransaction,
     Order,
     OrderStatus,
-    PaymentMethod,
     StaffRole,
 )
-from core.transitions import Actor
 from runtime.demo import fill_demo
 from tests import builders
 from tests.panel.conftest import AddStaff, Panel
-from tests.panel.orders_scene import advance, events_of, new_order, order_in_db, sign_in_as
+from tests.panel.orders_scene import (
+    advance,
+    events_of,
+    new_order,
+    order_in_db,
+    ready_with_half_prepaid,
+    sign_in_as,
+)
 
 _ACTIONS = re.compile(r'data-action="([a-z_-]+)"')
 
@@ -301,28 +306,6 @@ async def test_a_manager_takes_on_an_order_nobody_manages_but_not_anothers(
     assert (await order_in_db(panel.container, taken)).manager_id == other
 
 
-async def _ready_with_half_prepaid(panel: Panel) -> int:
-    """A student paper at 10 000 ₽, 5 000 ₽ prepaid in cash, done by an author: ready."""
-    order_id = await new_order(panel.container)
-    await advance(panel.container, order_id, "quote", "accept", price=1_000_000)
-    async with panel.container.uow() as uow:
-        session = uow.session
-        order = await session.get(Order, order_id)
-        assert order is not None
-        manager = Actor.staff(await builders.staff(session, StaffRole.MANAGER))
-        await payments.record_payment(
-            session, order, 500_000, PaymentMethod.CASH, provider="manual", recorded_by=None
-        )
-        author = await builders.executor(session)
-        await exchange.assign_executor(session, order, manager, author, price=600_000)
-        await orders.start_work(session, order, Actor.executor(author.id))
-        await orders.submit_result(session, order, Actor.executor(author.id))
-        await orders.approve_result(session, order, manager)
-        assert order.status is OrderStatus.READY
-        await uow.commit()
-    return order_id
-
-
 async def _order_money(panel: Panel, order_id: int) -> tuple[int, int, int]:
     async with panel.container.uow() as uow:
         money = await ledger.order_money(uow.session, order_id, "RUB")
@@ -333,7 +316,7 @@ async def test_closing_an_order_with_a_debt_asks_first_and_the_card_shows_the_de
     panel: Panel, add_staff: AddStaff
 ) -> None:
     # №1002 was delivered with "client still owes 4,275 ₽", then closed with no question.
-    order_id = await _ready_with_half_prepaid(panel)
+    order_id = await ready_with_half_prepaid(panel.container)
     await sign_in_as(panel, add_staff, StaffRole.MANAGER)
 
     asked = await (await panel.post(f"/orders/{order_id}/money/deliver")).text()
@@ -364,7 +347,7 @@ async def test_closing_an_order_with_a_debt_asks_first_and_the_card_shows_the_de
 async def test_cancelling_after_delivery_offers_to_reverse_the_charge(
     panel: Panel, add_staff: AddStaff
 ) -> None:
-    order_id = await _ready_with_half_prepaid(panel)
+    order_id = await ready_with_half_prepaid(panel.container)
     await sign_in_as(panel, add_staff, StaffRole.MANAGER)
     await panel.post(f"/orders/{order_id}/money/deliver", {"confirmed": "1"})
 

@@ -8,9 +8,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from core.models import StaffRole, User
+from core.i18n import gettext
+from core.models import Client, Order, StaffRole, User
 from runtime.demo import fill_demo
 from tests.panel.conftest import AddStaff, Panel
+from tests.panel.orders_scene import ready_with_half_prepaid
 from webapp.access.guard import PANEL_ROUTES, SESSION_COOKIE
 from webapp.access.permissions import ROLE_PERMISSIONS, Permission
 from webapp.access.sessions import start_session
@@ -89,3 +91,70 @@ async def test_the_navigation_shows_only_what_the_role_may_open(
         if permission in ROLE_PERMISSIONS[role]
     }  # fmt: skip
     assert shown == expected
+
+
+# Labels of money an operator must not see (the client's quoted price aside), in the
+# panel's language; each is looked for as a whole label in the markup.
+MONEY_LABELS = (
+    "List price", "Prepayment", "Exchange price", "Executor price", "Due now", "Client's debt",
+    "Payments", "Prepaid and held", "Charged", "Ledger lines", "Balance", "Debt", "Total paid",
+    "Record payment", "Money",
+)  # fmt: skip
+
+
+def _money_shown(html: str) -> set[str]:
+    found = set()
+    for label in MONEY_LABELS:
+        text = re.escape(gettext(label, "ru"))
+        if re.search(rf">\s*{text}\s*[<:(]|\"{text}\"", html):
+            found.add(label)
+    return found
+
+
+async def test_an_operator_sees_no_money_on_any_page_a_manager_sees_it_on(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    # README: operators have no money; the clients list sorted by paid total, balance and
+    # debt, and the order card showed prices and payments.
+    await fill_demo(panel.container)
+    await ready_with_half_prepaid(panel.container, deliver=True)  # a debt on the card
+    async with panel.container.uow() as uow:
+        order_ids = list(await uow.session.scalars(sa.select(Order.id).order_by(Order.id)))
+        client_ids = list(await uow.session.scalars(sa.select(Client.id).order_by(Client.id)))
+    pages = ["/clients", "/orders", "/orders/new", "/inbox"]
+    pages += [f"/clients/{i}" for i in client_ids]
+    pages += [f"/orders/{i}" for i in order_ids] + [f"/orders/{i}/status" for i in order_ids]
+    pages += [f"/clients?sort={sort}" for sort in ("total_paid", "balance", "debt")]
+    tokens = {}
+    for role in (StaffRole.MANAGER, StaffRole.OPERATOR):
+        user_id = await add_staff(role, f"{role.value}@money.example")
+        tokens[role] = (await _session_for(panel, user_id))[0]
+
+    seen_by_manager: set[str] = set()
+    for path in pages:
+        as_operator = await panel.client.get(
+            path, cookies={SESSION_COOKIE: tokens[StaffRole.OPERATOR]}
+        )
+        assert as_operator.status == 200, path
+        assert _money_shown(await as_operator.text()) == set(), path
+        as_manager = await panel.client.get(
+            path, cookies={SESSION_COOKIE: tokens[StaffRole.MANAGER]}
+        )
+        seen_by_manager |= _money_shown(await as_manager.text())
+    # The labels are real: a manager meets every one of them on the same pages.
+    assert seen_by_manager == set(MONEY_LABELS)
+
+    # A money sort asked for by an operator sorts by the last order instead.
+    cookies = {SESSION_COOKIE: tokens[StaffRole.OPERATOR]}
+    by_debt = await (await panel.client.get("/clients?sort=debt", cookies=cookies)).text()
+    default = await (await panel.client.get("/clients", cookies=cookies)).text()
+    assert re.findall(r'data-client="(\d+)"', by_debt) == re.findall(
+        r'data-client="(\d+)"', default
+    )
+
+
+def test_reading_money_is_a_permission_of_the_owner_and_the_manager_only() -> None:
+    assert {role for role in StaffRole if P.READ_MONEY in ROLE_PERMISSIONS[role]} == {
+        StaffRole.OWNER,
+        StaffRole.MANAGER,
+    }

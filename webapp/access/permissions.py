@@ -1,5 +1,6 @@
 """The role permission matrix (docs/panel.md). Every panel route names one permission; a
-role either has it or gets 403. Narrower rules (a manager who only sees assigned orders) are
+role either has it or gets 403. READ_MONEY is checked inside pages (what of the money a
+page shows); an operator has none of it and sees only the price the client was quoted. Narrower rules (a manager who only sees assigned orders) are
 applied by the pages through `Staff.only_assigned_to`."""
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ class Permission(StrEnum):
     INTAKE = "intake"  # create orders and clients, edit order fields
     ORDER_STATUS = "order_status"  # status actions that move no money
     MONEY = "money"  # prices and quotes, recording payments, money-moving actions
+    # Seeing money: prices beyond the client's, payments, ledger lines, balances, debts,
+    # paid totals (and sorting clients by them). Pages check it; no route needs it alone.
+    READ_MONEY = "read_money"
     ASSIGN = "assign"  # give an order without an executor to one (from a bid or directly)
     REASSIGN = "reassign"  # change an order's manager or an executor already assigned
     EXCHANGE = "exchange"  # the exchange board

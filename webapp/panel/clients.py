@@ -27,6 +27,8 @@ SORT_LABELS = {
     ClientSort.BALANCE: N_("Balance"),
     ClientSort.DEBT: N_("Debt"),
 }
+# Sorting by a money figure tells the figure's order: only for who may read money.
+MONEY_SORTS = frozenset({ClientSort.TOTAL_PAID, ClientSort.BALANCE, ClientSort.DEBT})
 
 
 def add_client_routes(panel: PanelRoutes) -> None:
@@ -46,6 +48,10 @@ async def clients_list(request: web.Request) -> web.StreamResponse:
     query = request.query.get("q", "").strip()[:100]
     page_number = _page_number(request.query.get("page", "1"))
     staff = request[STAFF]
+    money = staff.can(Permission.READ_MONEY)
+    if sort in MONEY_SORTS and not money:
+        sort = ClientSort.LAST_ORDER
+    sorts = {key: label for key, label in SORT_LABELS.items() if money or key not in MONEY_SORTS}
     async with request.app[SERVICES].uow() as uow:
         page = await client_page(
             uow.session, sort=sort, query=query, limit=PAGE_SIZE,
@@ -55,7 +61,7 @@ async def clients_list(request: web.Request) -> web.StreamResponse:
     pages = max(1, -(-page.total // PAGE_SIZE))
     return render_page(
         request, "panel/people/clients.html", section="clients", page=page, sort=sort,
-        sorts=SORT_LABELS, query=query, page_number=page_number, pages=pages, fmt=_fmt(request),
+        sorts=sorts, query=query, page_number=page_number, pages=pages, fmt=_fmt(request),
     )  # fmt: skip
 
 
@@ -70,7 +76,8 @@ async def client_view(request: web.Request) -> web.StreamResponse:
         card = await client_card(uow.session, client_id, viewer_id=staff.user_id, currency=CURRENCY)
         if card is None:
             raise web.HTTPNotFound(text="No such client")
-        discount = await client_discount_bp(uow.session, client_id, CURRENCY)
+        money = staff.can(Permission.READ_MONEY)
+        discount = await client_discount_bp(uow.session, client_id, CURRENCY) if money else 0
     return render_page(
         request, "panel/people/client.html", section="clients", card=card, discount=discount,
         fmt=_fmt(request),
