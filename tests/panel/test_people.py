@@ -187,8 +187,9 @@ async def test_clients_sort_by_total_paid_and_by_balance(panel: Panel, add_staff
     small = await _client_with_money(panel, "Борис Малый", 100_000)
     big = await _client_with_money(panel, "Вера Большая", 900_000)
     none = await _client_with_money(panel, "Анна Ноль", 0)
-    await add_staff(StaffRole.OPERATOR, "op@desk.example")
-    await panel.sign_in("op@desk.example")
+    # A manager: money sorts need READ_MONEY, which an operator does not have.
+    await add_staff(StaffRole.MANAGER, "m@desk.example")
+    await panel.sign_in("m@desk.example")
 
     by_paid = await (await panel.client.get("/clients?sort=total_paid")).text()
     by_balance = await (await panel.client.get("/clients?sort=balance")).text()
