@@ -1,7 +1,8 @@
 """The role permission matrix (docs/panel.md). Every panel route names one permission; a
 role either has it or gets 403. READ_MONEY is checked inside pages (what of the money a
-page shows); an operator has none of it and sees only the price the client was quoted. Narrower rules (a manager who only sees assigned orders) are
-applied by the pages through `Staff.only_assigned_to`."""
+page shows); an operator has none of it and sees only the price the client was quoted.
+Narrower rules (a manager who only sees assigned orders) are applied by the pages through
+`Staff.only_assigned_to`."""
 
 from __future__ import annotations
 

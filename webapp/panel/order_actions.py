@@ -41,6 +41,7 @@ from webapp.panel.order_fields import (
 from webapp.panel.order_format import ACTION_LABELS, Formats
 from webapp.panel.order_money import confirm_page
 from webapp.panel.order_perform import (
+    BACK_PAGES,
     action_in,
     confirmed,
     ensure_allowed,
@@ -160,6 +161,8 @@ async def exchange_action(request: web.Request) -> web.StreamResponse:
             )  # fmt: skip
         if price is not None and not confirmed(form) and _above_client_price(order, price):
             fields = {"price": text_of(form, "price", 50)}
+            if text_of(form, "back", 50) in BACK_PAGES:  # published from the exchange board
+                fields["back"] = text_of(form, "back", 50)
             return _loss_page(request, order, price, "/exchange/publish", fields)
         return await exchange.publish_to_exchange(session, order, actor_of(staff), price)
 
