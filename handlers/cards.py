@@ -19,6 +19,7 @@ PRICE = N_("Price")
 DISCOUNT = N_("Discount")
 PREPAYMENT = N_("Prepayment")
 PAID = N_("Paid")
+DEBT = N_("Debt")
 DUE = N_("To pay now")
 DEADLINE = N_("Deadline")
 WHEN = N_("Date and time")
@@ -72,13 +73,17 @@ def _answered(order: Order, role: str) -> bool:
     return False
 
 
-def order_card(order: Order, locale: str, *, paid: int = 0) -> str:
+def order_card(order: Order, locale: str, *, paid: int = 0, debt: int = 0) -> str:
+    """`paid`: what the client put towards this order; `debt`: what they still owe for it
+    after the handover (core.payments.debt_of)."""
     lines = [(t(STATUS, locale), status_label(order, locale))]
     lines += detail_rows(order, locale)
     if order.client_price is not None:
         lines.append((t(PRICE, locale), money(order.client_price, order, locale)))
         if paid:
             lines.append((t(PAID, locale), money(paid, order, locale)))
+        if debt:
+            lines.append((t(DEBT, locale), money(debt, order, locale)))
     title = t(ORDER, locale, number=order.number) + (f" — {order.title}" if order.title else "")
     return card(title, lines)
 

@@ -116,9 +116,10 @@ async def _own_order(turn: Turn, args: list[str]) -> Order | None:
 async def show(turn: Turn, order: Order, *_: object) -> None:
     money = await ledger.order_money(turn.session, order.id, order.currency)
     actions = await _actions_for(turn, order)
+    paid, debt = money.held + money.charged, payments.debt_of(order, money)
     turn.replies.append(
         Reply(
-            html=order_card(order, turn.locale, paid=money.held + money.charged),
+            html=order_card(order, turn.locale, paid=paid, debt=debt),
             buttons=rows(actions),
             order_id=order.id,
         )

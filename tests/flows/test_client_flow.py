@@ -11,10 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.payments import FakePaymentProvider, PaymentProviders
-from core import orders, payments
+from core import exchange, orders, payments
 from core.events import LocalPublisher
-from core.models import ChannelIdentity, Client, Order, OrderKind, OrderStatus, Skill
+from core.models import (
+    ChannelIdentity,
+    Client,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentMethod,
+    Skill,
+)
 from core.payments import PaymentProvider, PaymentRequest, ProviderError, ProviderPayment
+from core.transitions import Actor
 from core.uow import UnitOfWork
 from handlers.engine import Dialogs
 from handlers.services import Services
@@ -266,3 +275,30 @@ async def test_the_bot_counts_a_prepayment_the_client_just_made_as_paid(
     assert texts(said) == [
         "Ваш баланс: 0\u00a0₽. Всего оплачено: 5\u00a0000\u00a0₽. Ваша скидка: 0%."
     ]
+
+
+async def test_the_order_card_tells_a_client_the_debt_left_after_the_handover(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    chat, order = await _quoted(sessions, FakePaymentProvider("http://desk.test"))
+    async with UnitOfWork(sessions, LocalPublisher()) as uow:
+        session = uow.session
+        job = await session.get(Order, order.id)
+        assert job is not None
+        manager = Actor.staff(await builders.staff(session))
+        await orders.accept_quote(session, job, manager)
+        await payments.record_payment(
+            session, job, 500_000, PaymentMethod.CASH, provider="manual", recorded_by=None
+        )
+        author = await builders.executor(session)
+        await exchange.assign_executor(session, job, manager, author, price=600_000)
+        await orders.start_work(session, job, Actor.executor(author.id))
+        await orders.submit_result(session, job, Actor.executor(author.id))
+        await orders.approve_result(session, job, manager)
+        await orders.deliver_order(session, job, manager)  # 5 000 ₽ of 10 000 ₽ unpaid
+        await uow.commit()
+
+    await chat.press("Мои заказы")
+    shown = await chat.press(f"№{order.number} {order.title}"[:60])
+    assert "Оплачено: 5\u00a0000\u00a0₽" in shown[0].html
+    assert "Долг: 5\u00a0000\u00a0₽" in shown[0].html
