@@ -149,7 +149,6 @@ def amount_due(order: Order, money: OrderMoney) -> Due:
     the rest of the price when the result is ready, the debt of an order handed over
     unpaid; else nothing. Money already held or charged for the order counts, so partial
     payments add up."""
-    purpose = DuePurpose.NOTHING
     if order.status is OrderStatus.AWAITING_PAYMENT:
         rest = order.prepayment_amount - money.held
         purpose = DuePurpose.PREPAYMENT
@@ -332,7 +331,6 @@ class Applied:
     charged: int = 0
     marked_paid: bool = False
     delivered: bool = False
-    debt_settled: bool = False  # the last of a handed-over order's debt was charged
 
 
 async def apply_to_order(session: AsyncSession, order: Order) -> Applied:
@@ -358,7 +356,7 @@ async def apply_to_order(session: AsyncSession, order: Order) -> Applied:
         # Money for an order handed over with a debt: charged against the debt (it counts
         # towards the discount tiers from now on).
         charged = await orders.charge_what_is_covered(session, order)
-        return Applied(held=held, charged=charged, debt_settled=charged >= owed)
+        return Applied(held=held, charged=charged)
     return Applied(held=held)
 
 
