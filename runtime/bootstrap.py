@@ -27,6 +27,7 @@ from inbox.channel import ChannelRegistry
 from inbox.events import OutboxQueued
 from inbox.files import FileStore, LocalFileStore
 from inbox.files.inbound import InboundFiles
+from inbox.outbox import CONFIGURED_CHANNELS
 from inbox.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from inbox.receive import DialogHook, Receiver
 from runtime.database import create_engine, session_factory
@@ -124,6 +125,9 @@ async def bootstrap(settings: Settings) -> Container:
         channels=channels,
         payments=_payment_providers(settings),
     )
+    # `enqueue` writes a message for a channel that is not configured here as failed, in
+    # words, instead of queueing it (inbox/outbox.py).
+    container.sessions.configure(info={CONFIGURED_CHANNELS: channels})
     # Inside every transaction, before commit: notices, the job feed, manager alerts.
     for reaction in reactions(_flow_services(container)):
         container.publisher.add_reaction(reaction)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db import utcnow
 from core.models import Setting
 from inbox.bus import OUTBOX_WAKE
-from inbox.dispatcher import Dispatcher
+from inbox.dispatcher import Dispatcher, RetryPolicy
 
 if TYPE_CHECKING:
     from runtime.bootstrap import Container
@@ -47,11 +47,19 @@ async def heartbeat(container: Container, stop: asyncio.Event) -> None:
 async def outbox(container: Container, stop: asyncio.Event) -> None:
     """Send what the outbox holds, waking at once when anything is queued: in this process
     directly, in another (a web process) through the bus."""
+    settings = container.settings
+    policy = RetryPolicy(
+        max_delay_seconds=settings.outbox_retry_ceiling,
+        give_up_after=timedelta(seconds=settings.outbox_give_up_after),
+    )
     dispatcher = Dispatcher(
         container.sessions,
         container.publisher,
         container.channels,
+        policy=policy,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
         limiter=container.rate_limiter,
+        locale=settings.locale,
     )
     async with container.bus.subscribe(OUTBOX_WAKE) as wakes, asyncio.TaskGroup() as group:
         relay = group.create_task(_relay_wakes(wakes, container.outbox_wake))

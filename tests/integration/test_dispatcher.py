@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db import utcnow
-from core.events import LocalPublisher
+from core.events import LocalPublisher, take_pending
 from core.models import ChannelIdentity
 from inbox.channel import (
     BLOCKED_BY_USER,
@@ -27,7 +27,8 @@ from inbox.channel import (
     RetryableError,
 )
 from inbox.conversations import order_thread
-from inbox.dispatcher import Dispatcher, RetryPolicy, retry_failed
+from inbox.dispatcher import Dispatcher, RetryPolicy, describe_reason, retry_failed
+from inbox.events import OutboxQueued
 from inbox.models import (
     ConversationKind,
     DeliveryStatus,
@@ -37,6 +38,7 @@ from inbox.models import (
     OutboxStatus,
     ThreadRef,
 )
+from inbox.outbox import CONFIGURED_CHANNELS
 from inbox.ratelimit import MemoryRateLimiter, Rate
 from inbox.replies import reply
 from runtime.database import create_engine, session_factory
@@ -163,18 +165,127 @@ async def test_a_permanent_failure_marks_the_identity_unreachable_and_tells_the_
     assert [m.text for m in channel.sent] == ["Оплатите, пожалуйста"]
 
 
-async def test_after_the_attempt_limit_the_item_fails_with_its_reason(
+async def _notes(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        query = select(Message.text).where(Message.direction == Direction.SYSTEM)
+        return list(await session.scalars(query.order_by(Message.id)))
+
+
+async def test_an_outage_longer_than_eight_attempts_loses_no_message_and_keeps_the_order(
     sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
 ) -> None:
-    await _replies(sessions, "Привет")
-    channel.fail_next(*[RetryableError("timeout") for _ in range(3)])
-    worker = dispatcher(sessions, channel, clock, policy=RetryPolicy(max_attempts=3))
-    for _ in range(3):
+    # An hour of 500s: the old limit of 8 attempts (about 4.5 min of backoff) gave the
+    # first message up and sent the chat's later ones without it.
+    await _replies(sessions, "первое", "второе", "третье")
+    channel.fail_next(*[RetryableError("server") for _ in range(30)])
+    worker = dispatcher(sessions, channel, clock)
+    outage_ends = clock() + timedelta(hours=1)
+    while clock() < outage_ends:
         await worker.run_once()
-        clock.advance(3600)
+        clock.advance(60)
+    channel.recover()  # the outage is over
+    clock.advance(600 * 1.2)  # the ceiling, with its jitter
+    while await worker.run_once():
+        pass
+    assert [m.text for m in channel.sent] == ["первое", "второе", "третье"]
+    assert {item.status for item in await _items(sessions)} == {OutboxStatus.SENT}
+    assert await _notes(sessions) == []
+
+
+async def test_retries_back_off_to_the_ceiling_and_give_up_at_the_age_in_words(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    await _replies(sessions, "первое", "второе")
+    policy = RetryPolicy(max_delay_seconds=60, give_up_after=timedelta(minutes=10), jitter=0)
+    worker = dispatcher(sessions, channel, clock, policy=policy, locale="ru")
+    channel.fail_next(*[RetryableError("server") for _ in range(100)])
+    delays = []
+    while (await _items(sessions))[0].status is OutboxStatus.PENDING:
+        await worker.run_once()
+        (first, _second) = await _items(sessions)
+        if first.status is OutboxStatus.PENDING:
+            delays.append((first.next_attempt_at - clock()).total_seconds())
+            clock.advance(delays[-1])
+    assert delays[:6] == [2, 4, 8, 16, 32, 60] and set(delays[6:]) == {60}
+    first, second = await _items(sessions)
+    # Given up on in words, and the second is held behind it rather than sent alone.
+    assert (first.status, first.last_error) == (OutboxStatus.FAILED, "server")
+    assert (second.status, second.last_error) == (OutboxStatus.FAILED, "held_behind")
+    assert channel.sent == [] and {m.text for m in channel.attempts} == {"первое"}
+    assert await _notes(sessions) == [
+        "Сообщение не доставлено: сервер канала всё время отвечал ошибкой"
+    ]
+
+    # "Retry" puts both back in their order, with a fresh age.
+    channel.recover()
+    async with sessions() as session:
+        await retry_failed(session, first.id)
+        await session.commit()
+    clock.advance(1)
+    while await worker.run_once():
+        pass
+    assert [m.text for m in channel.sent] == ["первое", "второе"]
+    async with sessions() as session:
+        statuses = await session.scalars(
+            select(Message.delivery_status).where(Message.direction == Direction.OUT)
+        )
+        assert set(statuses) == {DeliveryStatus.SENT}
+
+
+async def test_a_message_for_a_channel_that_is_not_configured_fails_at_once_in_words(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    # Queued for Telegram (say, by `pult demo`) on an installation without a bot.
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        identity = ChannelIdentity(channel="telegram", external_id="9", chat_id="9",
+                                   client_id=order.client_id)  # fmt: skip
+        session.add(identity)
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        await reply(session, thread, "Заказ готов", author_user_id=1)
+        await session.commit()
+    await _replies(sessions, "ответ менеджера", chat="c2")
+    worker = dispatcher(sessions, channel, clock, locale="en")
+    assert await worker.run_once() == 2
+    telegram, loopback = await _items(sessions)
+    assert (telegram.status, telegram.attempts) == (OutboxStatus.FAILED, 0)
+    assert telegram.last_error == "not_connected:telegram"
+    assert loopback.status is OutboxStatus.SENT
+    assert [m.text for m in channel.sent] == ["ответ менеджера"]
+    assert await _notes(sessions) == ["Message not delivered: Telegram is not connected"]
+
+
+async def test_enqueue_writes_a_message_for_an_unconfigured_channel_failed_not_queued(
+    engine: AsyncEngine, channel: LoopbackChannel
+) -> None:
+    sessions = session_factory(engine)
+    sessions.configure(info={CONFIGURED_CHANNELS: ChannelRegistry([channel])})
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        identity = ChannelIdentity(channel="telegram", external_id="9", chat_id="9",
+                                   client_id=order.client_id)  # fmt: skip
+        session.add(identity)
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        message = await reply(session, thread, "Заказ готов", author_user_id=1)
+        queued = [e for e in take_pending(session) if isinstance(e, OutboxQueued)]
+        await session.commit()
     (item,) = await _items(sessions)
-    assert (item.status, item.attempts, item.last_error) == (OutboxStatus.FAILED, 2, "timeout")
-    assert len(channel.attempts) == 3 and channel.sent == []
+    assert (item.status, item.last_error) == (OutboxStatus.FAILED, "not_connected:telegram")
+    assert queued == []  # nothing wakes a dispatcher for it
+    async with sessions() as session:
+        stored = await session.get(Message, message.id)
+    assert stored is not None and stored.delivery_status is DeliveryStatus.FAILED
+    assert describe_reason(stored.delivery_error or "", "ru") == "Telegram не подключён"
+
+
+def test_no_reason_code_reaches_people_as_it_is() -> None:
+    codes = ["server", "network", "rate_limited", "telegram", "smtp_4xx", "held_behind",
+             "something_new", "not_connected:email"]  # fmt: skip
+    for locale in ("ru", "en"):
+        for code in codes:
+            words = describe_reason(code, locale)
+            assert words and words != code and not {"_", ":"} & set(words), (locale, code)
+    assert describe_reason("server", "en") == "the channel's server kept answering with an error"
 
 
 async def test_a_later_message_never_overtakes_an_earlier_one_in_the_same_chat(
