@@ -523,3 +523,66 @@ async def test_the_running_dispatcher_finishes_other_sends_then_raises_a_failure
     with pytest.raises(RuntimeError, match="a bug in the limits"):
         await worker.run(asyncio.Event(), asyncio.Event(), poll_seconds=0.05)
     assert sorted(m.chat_id for m in channel.sent) == ["c0", "c2"]
+
+
+class GatedChannel(LoopbackChannel):
+    """Sends wait until `gate` is set (a slow channel, or a worker that never finishes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def send(self, message: Outgoing) -> DeliveryReceipt:
+        self.started.set()
+        await self.gate.wait()
+        return await super().send(message)
+
+
+async def test_a_send_longer_than_the_lease_keeps_its_claim_renewed_and_goes_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # With a lease that is never renewed, a second worker claims the item again while the
+    # first is still sending it, and the message goes twice.
+    await _replies(sessions, "долгая отправка")
+    slow = GatedChannel()
+    lease = timedelta(seconds=0.3)
+    first = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([slow]), lease=lease)
+    second = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([slow]), lease=lease)
+    sending = asyncio.create_task(first.run_once())
+    await asyncio.wait_for(slow.started.wait(), 5)
+    claimed_again = 0
+    for _ in range(8):  # 1.2 s: four leases
+        await asyncio.sleep(lease.total_seconds() / 2)
+        claimed_again += len(await second._claim(10))
+    slow.gate.set()
+    assert await sending == 1
+    assert claimed_again == 0
+    assert [m.text for m in slow.sent] == ["долгая отправка"]
+    assert [item.status for item in await _items(sessions)] == [OutboxStatus.SENT]
+
+
+async def test_a_dead_workers_claim_comes_back_after_one_short_lease(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel
+) -> None:
+    await _replies(sessions, "первое", "второе")
+    await _replies(sessions, "другой чат", chat="c2")
+    stuck = GatedChannel()
+    lease = timedelta(seconds=0.3)
+    dead = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([stuck]), lease=lease)
+    dying = asyncio.create_task(dead.run_once())
+    await asyncio.wait_for(stuck.started.wait(), 5)
+    dying.cancel()  # the worker dies mid-send: its claims stay in the table
+    with pytest.raises(asyncio.CancelledError):
+        await dying
+    alive = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([channel]), lease=lease)
+    assert await alive.run_once() == 0  # still leased
+    async with asyncio.timeout(5):
+        while not await alive.run_once():  # noqa: ASYNC110  (polling the queue is the point)
+            await asyncio.sleep(0.05)
+    while await alive.run_once():
+        pass
+    assert [m.text for m in channel.sent if m.chat_id == "c1"] == ["первое", "второе"]
+    assert [m.text for m in channel.sent if m.chat_id == "c2"] == ["другой чат"]
+    # Shorter than the two minutes a dead worker's 50 chats used to wait.
+    assert Dispatcher(sessions, LocalPublisher(), ChannelRegistry()).lease <= timedelta(seconds=30)
