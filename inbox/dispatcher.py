@@ -21,7 +21,7 @@ import asyncio
 import functools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +66,7 @@ from inbox.ratelimit import (
     Limits,
     Rate,
     RateLimiter,
+    Ticket,
 )
 
 log = logging.getLogger(__name__)
@@ -367,14 +368,36 @@ class Dispatcher:
             await self._retry(item_id, type(outcome).__name__, None)
 
     async def _send(self, outgoing: Outgoing) -> DeliveryReceipt | Exception:
-        """The receipt, or what the channel raised (the caller records it)."""
-        if self.limiter is not None and (limits := self.limits(outgoing)):
+        """The receipt, or what the channel raised (the caller records it).
+
+        The send is counted on its limits from when it is done, not from when it left
+        (`RateLimiter.release`): on a busy machine a send can leave late and arrive with
+        the next one. A 429 with retry_after pauses every limit of the send for that long:
+        the provider has said it is over a limit our counts did not see."""
+        ticket: Ticket | None = None
+        limiter = self.limiter
+        if limiter is not None and (limits := self.limits(outgoing)):
             margin = self.limit_margin_seconds
-            await self.limiter.wait_all([(key, _widened(rate, margin)) for key, rate in limits])
+            ticket = await limiter.hold([(key, _widened(rate, margin)) for key, rate in limits])
         try:
             return await self.registry.get(outgoing.channel).send(outgoing)
         except Exception as error:
+            if limiter and ticket and isinstance(error, RetryableError) and error.retry_after:
+                await self._limiter_call(
+                    "pause",
+                    limiter.pause([key for key, _ in ticket.limits], error.retry_after),
+                )
             return error
+        finally:
+            if limiter is not None and ticket is not None:
+                await self._limiter_call("release", limiter.release(ticket))
+
+    async def _limiter_call(self, what: str, call: Awaitable[None]) -> None:
+        # Bookkeeping after the send: a failure here must not lose the send's outcome.
+        try:
+            await call
+        except Exception:
+            log.warning("rate limiter %s failed", what, exc_info=True)
 
     async def _record_delivered(
         self, delivered: list[tuple[_Claimed, DeliveryReceipt]]

@@ -28,7 +28,12 @@ from inbox.events import OutboxQueued
 from inbox.files import FileStore, LocalFileStore
 from inbox.files.inbound import InboundFiles
 from inbox.outbox import CONFIGURED_CHANNELS
-from inbox.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from inbox.ratelimit import (
+    FailoverRateLimiter,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+)
 from inbox.receive import DialogHook, Receiver
 from runtime.database import create_engine, session_factory
 from runtime.settings import Settings
@@ -207,7 +212,9 @@ def _event_bus(url: str | None) -> EventBus:
 def _rate_limiter(redis: aioredis.Redis | None) -> RateLimiter:
     if redis is None:
         return MemoryRateLimiter()
-    return RedisRateLimiter(redis, namespace=REDIS_NAMESPACE)
+    # While Redis is away the limits are kept in this process, so sending goes on.
+    shared = RedisRateLimiter(redis, namespace=REDIS_NAMESPACE)
+    return FailoverRateLimiter(shared, MemoryRateLimiter())
 
 
 def _redis_client(url: str | None) -> aioredis.Redis | None:
