@@ -586,3 +586,31 @@ async def test_a_dead_workers_claim_comes_back_after_one_short_lease(
     assert [m.text for m in channel.sent if m.chat_id == "c2"] == ["другой чат"]
     # Shorter than the two minutes a dead worker's 50 chats used to wait.
     assert Dispatcher(sessions, LocalPublisher(), ChannelRegistry()).lease <= timedelta(seconds=30)
+
+
+async def test_a_429_pauses_the_whole_bot_for_its_retry_after(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    # Before, the next chat's send went at once and drew the next 429.
+    seconds = [0.0]
+
+    async def sleep(duration: float) -> None:
+        seconds[0] += duration
+
+    telegram = LoopbackChannel("telegram", clock=lambda: seconds[0])
+    for chat in ("5", "6"):
+        async with sessions() as session:
+            order, _manager = await builders.paper_order(session)
+            identity = ChannelIdentity(channel="telegram", external_id=chat, chat_id=chat,
+                                       client_id=order.client_id)  # fmt: skip
+            session.add(identity)
+            thread = await order_thread(session, order, ConversationKind.CLIENT)
+            await reply(session, thread, f"чат {chat}", author_user_id=1)
+            await session.commit()
+    telegram.fail_next(RetryableError("rate_limited", retry_after=5))
+    limiter = MemoryRateLimiter(clock=lambda: seconds[0], sleep=sleep)
+    worker = dispatcher(sessions, telegram, clock, limiter=limiter, concurrency=1)
+    assert await worker.run_once() == 2
+    assert [m.chat_id for m in telegram.attempts] == ["5", "6"]
+    assert [m.chat_id for m in telegram.sent] == ["6"]
+    assert telegram.sent_at == [pytest.approx(5.0)]
