@@ -241,8 +241,10 @@ class Dispatcher:
                     task.add_done_callback(finished)
                 if not claimed:
                     # Nothing due: new items (wake), or a send finishing (its chat's next
-                    # item becomes due), or the poll (retries coming due).
-                    await _first(stop, wake, progress, seconds=poll_seconds)
+                    # item becomes due), or the first retry coming due (else the poll).
+                    due_in = await self._next_due_in()
+                    wait = poll_seconds if due_in is None else max(0.05, due_in)
+                    await _first(stop, wake, progress, seconds=min(poll_seconds, wait))
         finally:
             # Every send runs to its end: a cancelled one may have reached the channel
             # without being recorded.
@@ -270,8 +272,8 @@ class Dispatcher:
                 raise outcome
         return len(claimed)
 
-    async def _claim(self, limit: int) -> list[_Claimed]:
-        now = self.now()
+    def _claimable(self, now: datetime) -> list[Any]:
+        """Pending, not leased, and the oldest pending item of its chat."""
         earlier = aliased(OutboxItem)
         blocked = exists().where(
             earlier.channel == OutboxItem.channel,
@@ -279,14 +281,28 @@ class Dispatcher:
             earlier.status == OutboxStatus.PENDING,
             earlier.id < OutboxItem.id,
         )
+        return [
+            OutboxItem.status == OutboxStatus.PENDING,
+            or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),
+            ~blocked,
+        ]
+
+    async def _next_due_in(self) -> float | None:
+        """Seconds until the first claimable item is due (a retry waiting for its time),
+        None when there is none: the running loop sleeps that long rather than a poll."""
+        now = self.now()
+        async with self.sessions() as session:
+            first = await session.scalar(
+                select(OutboxItem.next_attempt_at).where(*self._claimable(now))
+                .order_by(OutboxItem.next_attempt_at).limit(1)
+            )  # fmt: skip
+        return None if first is None else (first - now).total_seconds()
+
+    async def _claim(self, limit: int) -> list[_Claimed]:
+        now = self.now()
         due = (
             select(OutboxItem.id)
-            .where(
-                OutboxItem.status == OutboxStatus.PENDING,
-                OutboxItem.next_attempt_at <= now,
-                or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),
-                ~blocked,
-            )
+            .where(OutboxItem.next_attempt_at <= now, *self._claimable(now))
             .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
             .limit(limit)
         )
