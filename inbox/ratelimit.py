@@ -168,6 +168,12 @@ class MemoryRateLimiter(RateLimiter):
     async def _take(self, limits: Limits) -> tuple[float, Ticket | None]:
         _checked(limits)
         now = self._now()
+        wait = self._wait_us(limits, now)
+        if wait:
+            return wait / 1_000_000, None
+        return 0.0, self._count(limits, now)
+
+    def _wait_us(self, limits: Limits, now: int) -> int:
         wait = 0
         for key, rate in limits:
             log = self._logs.get(key)
@@ -175,8 +181,17 @@ class MemoryRateLimiter(RateLimiter):
                 wait = max(wait, log.wait_us(rate, now))
             if (until := self._paused.get(key)) is not None:
                 wait = max(wait, until - now)
-        if wait:
-            return wait / 1_000_000, None
+        return wait
+
+    def peek(self, limits: Limits) -> float:
+        """The seconds `acquire_all` would wait now, counting nothing."""
+        return self._wait_us(_checked(limits), self._now()) / 1_000_000
+
+    def note(self, limits: Limits) -> Ticket:
+        """Count a send another limiter admitted (the shadow kept beside Redis)."""
+        return self._count(_checked(limits), self._now())
+
+    def _count(self, limits: Limits, now: int) -> Ticket:
         for key, rate in limits:
             log = self._logs.get(key)
             if log is None or log.count != rate.count or log.window_us != rate.window_us:
@@ -185,7 +200,7 @@ class MemoryRateLimiter(RateLimiter):
         self._acquired += 1
         if self._acquired % self.SWEEP_EVERY == 0:
             self._sweep(now)
-        return 0.0, Ticket(limits, (now,), self)
+        return Ticket(limits, (now,), self)
 
     async def release(self, ticket: Ticket) -> None:
         now = self._now()
@@ -314,12 +329,17 @@ class FailoverRateLimiter(RateLimiter):
     outage slows nothing down and stops nothing (each process then keeps the limits on its
     own, which for the usual single worker is the same limit). Redis is tried again every
     `retry_seconds`, by one caller at a time (the others keep the local limiter meanwhile),
-    and used again as soon as it answers."""
+    and used again as soon as it answers.
+
+    The local limiter counts every send of this process, also while Redis admits them, and
+    a send must pass it too: so the switch either way (to a local limiter that would know
+    nothing, or back to a Redis restarted empty) does not let a chat's next message go
+    sooner than its limit allows."""
 
     def __init__(
         self,
         primary: RateLimiter,
-        fallback: RateLimiter,
+        fallback: MemoryRateLimiter,
         *,
         retry_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -356,24 +376,30 @@ class FailoverRateLimiter(RateLimiter):
         self._down_until, self._probing = None, False
 
     async def _take(self, limits: Limits) -> tuple[float, Ticket | None]:
+        if (local_wait := self.fallback.peek(limits)) > 0:
+            return local_wait, None
         if self._try_primary():
             try:
-                outcome = await self.primary._take(limits)
+                wait, ticket = await self.primary._take(limits)
             except REDIS_DOWN as error:
                 self._failed(error)
             else:
                 self._answered()
-                return outcome
+                if ticket is None:
+                    return wait, None
+                shadow = self.fallback.note(limits)
+                return 0.0, Ticket(limits, (ticket, shadow), self)
         return await self.fallback._take(limits)
 
     async def release(self, ticket: Ticket) -> None:
-        if ticket.owner is self.primary:
-            try:
-                await self.primary.release(ticket)
-            except REDIS_DOWN as error:
-                self._failed(error)
-        else:
-            await ticket.owner.release(ticket)
+        if ticket.owner is not self:
+            return await ticket.owner.release(ticket)
+        shared, shadow = ticket.stamps
+        await self.fallback.release(shadow)
+        try:
+            await self.primary.release(shared)
+        except REDIS_DOWN as error:
+            self._failed(error)
 
     async def pause(self, keys: Sequence[str], seconds: float) -> None:
         # Locally always (the next sends here may be local), and in Redis when it answers.

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 import sqlalchemy as sa
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bots.payments import FakePaymentProvider, ManualPaymentProvider, PaymentProviders
@@ -225,6 +227,10 @@ def _redis_client(url: str | None) -> aioredis.Redis | None:
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
         socket_timeout=REDIS_SOCKET_TIMEOUT,
         health_check_interval=30,
+        # One quick retry covers a pooled connection that died while idle. redis-py's
+        # default (three, backing off up to 10 s) held every send for seconds while Redis
+        # was away, before the rate limiter could fall back to its local one.
+        retry=Retry(NoBackoff(), 1),
     )
 
 

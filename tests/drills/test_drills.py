@@ -15,6 +15,7 @@ from typing import cast
 import pytest
 import redis.asyncio as aioredis
 
+from inbox.dispatcher import Dispatcher
 from tests.drills.harness import FIRST_CHAT, PG_ENV, Drill, Figures, drill
 
 pytestmark = [
@@ -132,8 +133,10 @@ async def test_drill_a_worker_killed_mid_dispatch_gives_its_chats_back_within_a_
         )  # fmt: skip
     report(capsys, "worker killed mid-dispatch", figures)
     assert (figures.lost, figures.out_of_order) == (0, 0)
-    # At least once: only a send that reached the fake before the kill can go twice.
-    assert figures.doubled <= in_flight
+    # At least once: only a send in flight when the worker died can go twice, and a
+    # worker has at most `concurrency` (16) in flight. (Counting the fake's unanswered
+    # calls at the kill can miss one still in the socket.)
+    assert figures.doubled <= Dispatcher.concurrency
     # A new worker's start, one 3 s lease, and sending 100 messages a second each at 16
     # at a time (about 7 s): far below the old lease's two minutes.
     assert recovered < 45
