@@ -147,6 +147,14 @@ class Drill:
             await asyncio.sleep(0.1)  # processes and a fake: nothing to await but the state
         return time.monotonic() - began
 
+    async def wait_recorded(self, within: float) -> None:
+        """Until the outbox has nothing pending: every accepted send is also recorded."""
+        began = time.monotonic()
+        while (await self.outbox_counts()).get(OutboxStatus.PENDING.value, 0):
+            if time.monotonic() - began > within:
+                raise AssertionError(f"outbox not settled within {within} s\n{self.logs()}")
+            await asyncio.sleep(0.1)  # another process's records: nothing to await
+
     def all_delivered(self) -> bool:
         return self.figures().lost == 0
 

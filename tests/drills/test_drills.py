@@ -71,7 +71,9 @@ async def test_drill_redis_down_delivery_goes_on_and_redis_is_used_again_when_ba
         state.redis.kill()
         await state.queue(chats, 2, "down")
         while_down = await state.wait_until(state.all_delivered, 30, "delivery without Redis")
-        # A worker started while Redis is down starts, and sends.
+        # A worker started while Redis is down starts, and sends. (Killed once its records
+        # are in: a kill between a send and its record is the other drill's.)
+        await state.wait_recorded(10)
         state.kill(worker)
         state.start_worker()
         await state.queue(chats, 1, "restarted")
