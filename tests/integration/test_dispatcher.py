@@ -614,3 +614,44 @@ async def test_a_429_pauses_the_whole_bot_for_its_retry_after(
     assert [m.chat_id for m in telegram.attempts] == ["5", "6"]
     assert [m.chat_id for m in telegram.sent] == ["6"]
     assert telegram.sent_at == [pytest.approx(5.0)]
+
+
+class SlowOnTheClockChannel(LoopbackChannel):
+    """Sends take these seconds of the manual clock in turn (a busy loop, a slow network)
+    and reach the provider at their end."""
+
+    def __init__(self, clock: list[float], *seconds: float) -> None:
+        super().__init__("telegram", clock=lambda: clock[0])
+        self._now, self.durations = clock, list(seconds)
+
+    async def send(self, message: Outgoing) -> DeliveryReceipt:
+        self._now[0] += self.durations.pop(0) if self.durations else 0.0
+        return await super().send(message)
+
+
+async def test_a_slow_send_counts_from_its_end_so_the_chats_next_one_waits_a_window_after_it(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    # Counted from when it left, the next (quick) send to the chat left one window after
+    # the first (slow) one LEFT, and arrived 0.4 s after it: Telegram's 429 under load.
+    seconds = [0.0]
+
+    async def sleep(duration: float) -> None:
+        seconds[0] += duration
+
+    telegram = SlowOnTheClockChannel(seconds, 0.6, 0.0)
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        identity = ChannelIdentity(channel="telegram", external_id="5", chat_id="5",
+                                   client_id=order.client_id)  # fmt: skip
+        session.add(identity)
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        for text in ("раз", "два"):
+            await reply(session, thread, text, author_user_id=1)
+        await session.commit()
+    limiter = MemoryRateLimiter(clock=lambda: seconds[0], sleep=sleep)
+    worker = dispatcher(sessions, telegram, clock, limiter=limiter)
+    while await worker.run_once():
+        pass
+    first, second = telegram.sent_at
+    assert second - first >= 1.0 + 0.025  # a whole window (and the margin) between arrivals
