@@ -28,8 +28,10 @@ Printed, from the first send reaching the fake to the last card recorded as deli
 cards/s, the allowed rate and the share of it reached; the share over the whole 1 s windows
 after the first (the sliding window lets a full window go at once at the start, which a
 short run would count as speed); the 429s the fake answered; the cards not delivered when
-the run ended (lost); the retries. The dispatcher keeps every window 25 ms longer than the
-limit's (`Dispatcher.limit_margin_seconds`), so about 97.6 % is the most it will take.
+the run ended (lost); the retries. The dispatcher counts every send from its end
+(docs/outbox.md, rate limits) and keeps every window 25 ms longer than the limit's
+(`Dispatcher.limit_margin_seconds`), so the most it will take is 97.6 % less the sends' own
+round trip per window.
 
 Backends: SQLite + in-process limiter (the embedded default); PostgreSQL + Redis limiter (a
 throw-away database next to the URL given, a private Redis namespace)."""
@@ -409,8 +411,9 @@ async def main() -> None:
         f"one job to {args.executors} executors; per-bot limit scaled x{args.scale}: "
         f"{args.scale * TELEGRAM_PER_BOT}/s on the fake and in our limiter "
         f"(Telegram: {TELEGRAM_PER_BOT}/s); per chat 1/s as Telegram.\n"
-        f"The dispatcher keeps each window {margin * 1000:.0f} ms longer than the limit's "
-        f"(a steady ceiling of {100 / (1 + margin):.1f} %); the fake runs in "
+        f"The dispatcher counts each send from its end and keeps each window "
+        f"{margin * 1000:.0f} ms longer than the limit's (a steady ceiling under "
+        f"{100 / (1 + margin):.1f} %); the fake runs in "
         f"{'this' if args.fake_in_process else 'its own'} process; the collector is "
         f"{'left as it is' if args.no_gc_freeze else 'frozen after setup'}."
     )

@@ -21,7 +21,7 @@ import asyncio
 import functools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,7 +58,7 @@ from inbox.models import (
     OutboxStatus,
     ThreadRef,
 )
-from inbox.outbox import outgoing_from_json
+from inbox.outbox import NOT_CONNECTED, not_connected, outgoing_from_json
 from inbox.ratelimit import (
     TELEGRAM_BOT,
     TELEGRAM_CHAT,
@@ -66,6 +66,7 @@ from inbox.ratelimit import (
     Limits,
     Rate,
     RateLimiter,
+    Ticket,
 )
 
 log = logging.getLogger(__name__)
@@ -75,32 +76,67 @@ NOT_DELIVERED = N_("Message not delivered: {reason}")
 # only these mark the identity unreachable (a stale button that can no longer be edited,
 # or a file missing from the store, does not).
 ABOUT_THE_PERSON = frozenset({BLOCKED_BY_USER, BAD_ADDRESS})
+# The reason of a later item of a chat given up together with an earlier one that could not
+# be delivered: sending it alone would let it overtake that one.
+HELD_BEHIND = "held_behind"
+# Reason codes the adapters use (inbox/channel.py, bots/*/outbound.py), in words. A code
+# not listed here is shown as GENERIC_REASON: a code is never shown to people as it is.
 REASON_LABELS = {
     BLOCKED_BY_USER: N_("the recipient has blocked the bot"),
     BAD_ADDRESS: N_("the address does not exist"),
     MESSAGE_TOO_LONG: N_("the message is too long for this channel"),
     FILE_TOO_LARGE: N_("the file is too large for this channel"),
+    HELD_BEHIND: N_("an earlier message to this chat was not delivered"),
+    "server": N_("the channel's server kept answering with an error"),
+    "network": N_("the channel could not be reached"),
+    "timeout": N_("the channel did not answer in time"),
+    "rate_limited": N_("the channel kept asking to wait"),
+    "unauthorized": N_("the channel refused the bot's token"),
+    "telegram": N_("Telegram answered with an error"),
+    "bad_request": N_("the channel refused the message"),
+    "message_gone": N_("the message to update no longer exists"),
+    "file_missing": N_("an attached file is missing from the store"),
+    "rejected_by_server": N_("the mail server refused the message"),
+    "smtp_unavailable": N_("the mail server could not be reached"),
+    "smtp_4xx": N_("the mail server asked to try later"),
+    "smtp_account": N_("the mail server refused the desk's account"),
 }
+GENERIC_REASON = N_("the channel answered with an error")
+CHANNEL_NOT_CONNECTED = N_("{channel} is not connected")
+# The names people know the channels by; inbox/ cannot use the panel's table.
+CHANNEL_NAMES = {"telegram": "Telegram", "email": "E-mail", "vk": "VK", "viber": "Viber"}
 
 
 def describe_reason(reason: str, locale: str | None = None) -> str:
-    """A delivery failure reason as the manager reads it."""
-    label = REASON_LABELS.get(reason)
-    return gettext(label, locale) if label else reason
+    """A delivery failure reason as the manager reads it: always words, never a code."""
+    code, _, channel = reason.partition(":")
+    if code == NOT_CONNECTED and channel:
+        name = CHANNEL_NAMES.get(channel, channel)
+        return gettext(CHANNEL_NOT_CONNECTED, locale).format(channel=name)
+    label = REASON_LABELS.get(reason, GENERIC_REASON)
+    return gettext(label, locale)
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff: base * factor**(attempt-1), capped, with ± jitter share."""
+    """Exponential backoff: base * factor**(attempt-1), capped at `max_delay_seconds`, with
+    ± jitter share; a retryable failure is retried until the item is `give_up_after` old
+    (counted from when it was queued, or put back by "Retry").
+
+    The ceiling (10 min) bounds how long a chat waits after its channel is back; the age
+    (a day by default) is how long a message stays worth sending: a reply held a day is
+    better shown to the manager as not delivered than sent into a changed situation."""
 
     base_seconds: float = 2.0
     factor: float = 2.0
-    max_delay_seconds: float = 900.0
-    max_attempts: int = 8
+    max_delay_seconds: float = 600.0
+    give_up_after: timedelta = timedelta(days=1)
     jitter: float = 0.2
 
     def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:
-        backoff = min(self.base_seconds * self.factor ** (attempts - 1), self.max_delay_seconds)
+        # min() before the power: a long outage must not overflow the float.
+        exponent = min(attempts - 1, 64)
+        backoff = min(self.base_seconds * self.factor**exponent, self.max_delay_seconds)
         backoff *= 1 + rng.uniform(-self.jitter, self.jitter)
         # The channel's own word wins when it asks for longer (Telegram 429 retry_after).
         return max(backoff, retry_after or 0.0)
@@ -139,7 +175,9 @@ class Dispatcher:
     registry: ChannelRegistry
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = 50
-    lease: timedelta = timedelta(minutes=2)
+    # A claim lives this long unless renewed; the dispatcher renews its claims every third
+    # of it while they are being sent, so a dead worker's items come back within a lease.
+    lease: timedelta = timedelta(seconds=30)
     now: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
     # Global across processes when Redis is configured: a limit hit makes the send wait.
@@ -151,7 +189,12 @@ class Dispatcher:
     # later and not always the same few. Each window is kept this much longer, so that
     # two sends one window apart never arrive less than a window apart.
     limit_margin_seconds: float = 0.025
+    # The installation's language (PULT_LOCALE): the failure notes managers read.
+    locale: str | None = None
     _recorder: GroupCommit[tuple[_Claimed, DeliveryReceipt], None] = field(init=False, repr=False)
+    # Ids of the items this dispatcher has claimed and not yet recorded: their leases are
+    # renewed while they wait for the limiter or the channel.
+    _held: set[int] = field(init=False, repr=False, default_factory=set)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -183,6 +226,7 @@ class Dispatcher:
                 failures.append(error)
             progress.set()
 
+        renewing = asyncio.create_task(self._renew_leases())
         try:
             while not stop.is_set() and not failures:
                 progress.clear()
@@ -197,13 +241,16 @@ class Dispatcher:
                     task.add_done_callback(finished)
                 if not claimed:
                     # Nothing due: new items (wake), or a send finishing (its chat's next
-                    # item becomes due), or the poll (retries coming due).
-                    await _first(stop, wake, progress, seconds=poll_seconds)
+                    # item becomes due), or the first retry coming due (else the poll).
+                    due_in = await self._next_due_in()
+                    wait = poll_seconds if due_in is None else max(0.05, due_in)
+                    await _first(stop, wake, progress, seconds=min(poll_seconds, wait))
         finally:
             # Every send runs to its end: a cancelled one may have reached the channel
             # without being recorded.
             if sending:
                 await asyncio.wait(sending)
+            renewing.cancel()
         if failures:
             raise failures[0]
 
@@ -211,18 +258,22 @@ class Dispatcher:
         """Claim and send one batch; returns how many items were attempted."""
         claimed = await self._claim(self.batch_size)
         slots = asyncio.Semaphore(self.concurrency)
+        renewing = asyncio.create_task(self._renew_leases())
         # Every send runs to its end even if another one fails (a cancelled send may have
         # reached the channel unrecorded); the first failure is raised afterwards.
-        outcomes = await asyncio.gather(
-            *(self._deliver(item, slots) for item in claimed), return_exceptions=True
-        )
+        try:
+            outcomes = await asyncio.gather(
+                *(self._deliver(item, slots) for item in claimed), return_exceptions=True
+            )
+        finally:
+            renewing.cancel()
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
         return len(claimed)
 
-    async def _claim(self, limit: int) -> list[_Claimed]:
-        now = self.now()
+    def _claimable(self, now: datetime) -> list[Any]:
+        """Pending, not leased, and the oldest pending item of its chat."""
         earlier = aliased(OutboxItem)
         blocked = exists().where(
             earlier.channel == OutboxItem.channel,
@@ -230,14 +281,28 @@ class Dispatcher:
             earlier.status == OutboxStatus.PENDING,
             earlier.id < OutboxItem.id,
         )
+        return [
+            OutboxItem.status == OutboxStatus.PENDING,
+            or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),
+            ~blocked,
+        ]
+
+    async def _next_due_in(self) -> float | None:
+        """Seconds until the first claimable item is due (a retry waiting for its time),
+        None when there is none: the running loop sleeps that long rather than a poll."""
+        now = self.now()
+        async with self.sessions() as session:
+            first = await session.scalar(
+                select(OutboxItem.next_attempt_at).where(*self._claimable(now))
+                .order_by(OutboxItem.next_attempt_at).limit(1)
+            )  # fmt: skip
+        return None if first is None else (first - now).total_seconds()
+
+    async def _claim(self, limit: int) -> list[_Claimed]:
+        now = self.now()
         due = (
             select(OutboxItem.id)
-            .where(
-                OutboxItem.status == OutboxStatus.PENDING,
-                OutboxItem.next_attempt_at <= now,
-                or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),
-                ~blocked,
-            )
+            .where(OutboxItem.next_attempt_at <= now, *self._claimable(now))
             .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
             .limit(limit)
         )
@@ -259,12 +324,52 @@ class Dispatcher:
             )
             claimed = sorted((_Claimed(*row) for row in result), key=lambda item: item.id)
             await session.commit()
+        self._held.update(item.id for item in claimed)
         return claimed
+
+    async def _renew_leases(self) -> None:
+        """Every third of a lease, extend the leases of the items still held, so that a
+        short lease never runs out under a send that is merely slow (a long rate-limit
+        wait, a slow channel). A failed renewal is logged and tried again next time: the
+        worst case is the at-least-once duplicate the lease always allowed."""
+        interval = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = list(self._held)
+            if not held:
+                continue
+            try:
+                async with self.sessions() as session:
+                    await session.execute(
+                        update(OutboxItem)
+                        .where(
+                            OutboxItem.id.in_(held),
+                            OutboxItem.status == OutboxStatus.PENDING,
+                            OutboxItem.claimed_until.is_not(None),
+                        )
+                        .values(claimed_until=self.now() + self.lease)
+                        .execution_options(synchronize_session=False)
+                    )
+                    await session.commit()
+            except Exception:
+                log.warning("renewing the leases of %d outbox items failed", len(held),
+                            exc_info=True)  # fmt: skip
 
     async def _deliver(self, claimed: _Claimed, slots: asyncio.Semaphore) -> None:
         """Send in one of the `concurrency` slots, then record the outcome outside it: a
         send waiting for its record must not keep the next one from going."""
+        try:
+            await self._deliver_held(claimed, slots)
+        finally:
+            self._held.discard(claimed.id)
+
+    async def _deliver_held(self, claimed: _Claimed, slots: asyncio.Semaphore) -> None:
         item_id = claimed.id
+        if claimed.channel not in self.registry:
+            # Not configured here: no attempt can succeed until someone connects it, and
+            # retrying would hold the chat's later messages (and log) for nothing.
+            reason = not_connected(claimed.channel)
+            return await self._give_up(item_id, reason, unreachable=False)
         async with slots:
             outcome = await self._send(outgoing_from_json(claimed.payload))
         if isinstance(outcome, DeliveryReceipt):
@@ -274,19 +379,41 @@ class Dispatcher:
             await self._give_up(item_id, outcome.reason, unreachable=unreachable)
         elif isinstance(outcome, RetryableError):
             await self._retry(item_id, outcome.reason, outcome.retry_after)
-        else:  # an adapter bug or a missing channel: retry, then fail
+        else:  # an adapter bug: retry, then fail
             log.error("sending outbox item %s failed", item_id, exc_info=outcome)
             await self._retry(item_id, type(outcome).__name__, None)
 
     async def _send(self, outgoing: Outgoing) -> DeliveryReceipt | Exception:
-        """The receipt, or what the channel raised (the caller records it)."""
-        if self.limiter is not None and (limits := self.limits(outgoing)):
+        """The receipt, or what the channel raised (the caller records it).
+
+        The send is counted on its limits from when it is done, not from when it left
+        (`RateLimiter.release`): on a busy machine a send can leave late and arrive with
+        the next one. A 429 with retry_after pauses every limit of the send for that long:
+        the provider has said it is over a limit our counts did not see."""
+        ticket: Ticket | None = None
+        limiter = self.limiter
+        if limiter is not None and (limits := self.limits(outgoing)):
             margin = self.limit_margin_seconds
-            await self.limiter.wait_all([(key, _widened(rate, margin)) for key, rate in limits])
+            ticket = await limiter.hold([(key, _widened(rate, margin)) for key, rate in limits])
         try:
             return await self.registry.get(outgoing.channel).send(outgoing)
         except Exception as error:
+            if limiter and ticket and isinstance(error, RetryableError) and error.retry_after:
+                await self._limiter_call(
+                    "pause",
+                    limiter.pause([key for key, _ in ticket.limits], error.retry_after),
+                )
             return error
+        finally:
+            if limiter is not None and ticket is not None:
+                await self._limiter_call("release", limiter.release(ticket))
+
+    async def _limiter_call(self, what: str, call: Awaitable[None]) -> None:
+        # Bookkeeping after the send: a failure here must not lose the send's outcome.
+        try:
+            await call
+        except Exception:
+            log.warning("rate limiter %s failed", what, exc_info=True)
 
     async def _record_delivered(
         self, delivered: list[tuple[_Claimed, DeliveryReceipt]]
@@ -339,34 +466,73 @@ class Dispatcher:
     async def _retry(self, item_id: int, reason: str, retry_after: float | None) -> None:
         async with UnitOfWork(self.sessions, self.publisher) as uow:
             item, _ = await _load(uow.session, item_id)
+            now = self.now()
             item.attempts += 1
-            if item.attempts >= self.policy.max_attempts:
+            if now - (item.requeued_at or item.created_at) >= self.policy.give_up_after:
                 await uow.rollback()
-                return await self._give_up(item_id, reason, unreachable=False)
+                return await self._give_up(item_id, reason, unreachable=False, hold_chat=True)
             delay = self.policy.delay(item.attempts, retry_after, self.rng)
-            item.next_attempt_at = self.now() + timedelta(seconds=delay)
+            item.next_attempt_at = now + timedelta(seconds=delay)
             item.claimed_until, item.last_error = None, reason[:500]
             await uow.commit()
         log.info("outbox item %s: %s, retry in %.1f s", item_id, reason, delay)
 
-    async def _give_up(self, item_id: int, reason: str, *, unreachable: bool) -> None:
+    async def _give_up(
+        self, item_id: int, reason: str, *, unreachable: bool, hold_chat: bool = False
+    ) -> None:
+        """Fail the item for good and tell the manager in words. With `hold_chat` (it was
+        still worth sending but the channel never took it) the chat's later pending items
+        fail with it, as held behind it: sent now, they would overtake it; "Retry" on it
+        puts them all back in their order."""
         async with UnitOfWork(self.sessions, self.publisher) as uow:
             session = uow.session
             item, message = await _load(session, item_id)
-            item.status, item.claimed_until, item.last_error = OutboxStatus.FAILED, None, reason
+            await self._fail(session, item, message, reason, note=True)
             identity = await session.get(ChannelIdentity, item.identity_id or 0)
             if unreachable and identity is not None:
                 identity.reachable, identity.unreachable_reason = False, reason
-            if message is not None:
-                message.delivery_status = DeliveryStatus.FAILED
-                message.delivery_error = reason[:500]
+            held = 0
+            if hold_chat:
+                later = await session.scalars(
+                    select(OutboxItem)
+                    .where(
+                        OutboxItem.channel == item.channel,
+                        OutboxItem.chat_id == item.chat_id,
+                        OutboxItem.status == OutboxStatus.PENDING,
+                        OutboxItem.id > item.id,
+                    )
+                    .order_by(OutboxItem.id)
+                )
+                for behind in later.all():
+                    _, behind_message = await _load(session, behind.id)
+                    await self._fail(session, behind, behind_message, HELD_BEHIND, note=False)
+                    held += 1
+            await uow.commit()
+        held_note = f" ({held} later items of its chat held behind it)" if held else ""
+        log.warning("outbox item %s failed for good: %s%s", item_id, reason, held_note)
+
+    async def _fail(
+        self,
+        session: AsyncSession,
+        item: OutboxItem,
+        message: Message | None,
+        reason: str,
+        *,
+        note: bool,
+    ) -> None:
+        item.status, item.claimed_until, item.last_error = (
+            OutboxStatus.FAILED, None, reason[:500],
+        )  # fmt: skip
+        if message is not None:
+            message.delivery_status = DeliveryStatus.FAILED
+            message.delivery_error = reason[:500]
+            if note:
                 conversation = await session.get(Conversation, message.conversation_id)
                 assert conversation is not None
-                note = gettext(NOT_DELIVERED).format(reason=describe_reason(reason))
-                await add_message(session, conversation, Direction.SYSTEM, note)
-            _changed(session, item)
-            await uow.commit()
-        log.warning("outbox item %s failed for good: %s", item_id, reason)
+                words = describe_reason(reason, self.locale)
+                text = gettext(NOT_DELIVERED, self.locale).format(reason=words)
+                await add_message(session, conversation, Direction.SYSTEM, text)
+        _changed(session, item)
 
 
 async def _first(*events: asyncio.Event, seconds: float) -> None:
@@ -380,15 +546,31 @@ async def _first(*events: asyncio.Event, seconds: float) -> None:
 
 
 async def retry_failed(session: AsyncSession, item_id: int) -> None:
-    """The panel's "send again" on a failed item: back in the queue, attempts from zero."""
+    """The panel's "send again" on a failed item: back in the queue in its own place (its
+    id orders it among its chat's items), attempts from zero, the give-up age counted from
+    now. The chat's later items that failed only because they were held behind it come
+    back with it, so the chat is sent in its order."""
     item = await session.get(OutboxItem, item_id)
     if item is None or item.status is not OutboxStatus.FAILED:
         raise LookupError(f"outbox item {item_id} is not a failed item")
-    item.status, item.attempts, item.next_attempt_at = OutboxStatus.PENDING, 0, utcnow()
-    item.last_error = None
-    message = await session.get(Message, item.message_id or 0)
-    if message is not None:
-        message.delivery_status, message.delivery_error = DeliveryStatus.QUEUED, None
+    held = await session.scalars(
+        select(OutboxItem).where(
+            OutboxItem.channel == item.channel,
+            OutboxItem.chat_id == item.chat_id,
+            OutboxItem.status == OutboxStatus.FAILED,
+            OutboxItem.last_error == HELD_BEHIND,
+            OutboxItem.id > item.id,
+        )
+    )
+    now = utcnow()
+    for requeued in [item, *held.all()]:
+        requeued.status, requeued.attempts, requeued.next_attempt_at = (
+            OutboxStatus.PENDING, 0, now,
+        )  # fmt: skip
+        requeued.last_error, requeued.requeued_at, requeued.claimed_until = None, now, None
+        message = await session.get(Message, requeued.message_id or 0)
+        if message is not None:
+            message.delivery_status, message.delivery_error = DeliveryStatus.QUEUED, None
     identity = await session.get(ChannelIdentity, item.identity_id or 0)
     if identity is not None:
         identity.reachable, identity.unreachable_reason = True, None

@@ -241,6 +241,9 @@ class OutboxItem(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the panel's "Retry" put a failed item back: the dispatcher gives up on an item
+    # that keeps failing this long after it was queued, or requeued (inbox/dispatcher.py).
+    requeued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 import sqlalchemy as sa
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bots.payments import FakePaymentProvider, ManualPaymentProvider, PaymentProviders
@@ -27,7 +29,13 @@ from inbox.channel import ChannelRegistry
 from inbox.events import OutboxQueued
 from inbox.files import FileStore, LocalFileStore
 from inbox.files.inbound import InboundFiles
-from inbox.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from inbox.outbox import CONFIGURED_CHANNELS
+from inbox.ratelimit import (
+    FailoverRateLimiter,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+)
 from inbox.receive import DialogHook, Receiver
 from runtime.database import create_engine, session_factory
 from runtime.settings import Settings
@@ -124,6 +132,9 @@ async def bootstrap(settings: Settings) -> Container:
         channels=channels,
         payments=_payment_providers(settings),
     )
+    # `enqueue` writes a message for a channel that is not configured here as failed, in
+    # words, instead of queueing it (inbox/outbox.py).
+    container.sessions.configure(info={CONFIGURED_CHANNELS: channels})
     # Inside every transaction, before commit: notices, the job feed, manager alerts.
     for reaction in reactions(_flow_services(container)):
         container.publisher.add_reaction(reaction)
@@ -203,7 +214,9 @@ def _event_bus(url: str | None) -> EventBus:
 def _rate_limiter(redis: aioredis.Redis | None) -> RateLimiter:
     if redis is None:
         return MemoryRateLimiter()
-    return RedisRateLimiter(redis, namespace=REDIS_NAMESPACE)
+    # While Redis is away the limits are kept in this process, so sending goes on.
+    shared = RedisRateLimiter(redis, namespace=REDIS_NAMESPACE)
+    return FailoverRateLimiter(shared, MemoryRateLimiter())
 
 
 def _redis_client(url: str | None) -> aioredis.Redis | None:
@@ -214,6 +227,10 @@ def _redis_client(url: str | None) -> aioredis.Redis | None:
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
         socket_timeout=REDIS_SOCKET_TIMEOUT,
         health_check_interval=30,
+        # One quick retry covers a pooled connection that died while idle. redis-py's
+        # default (three, backing off up to 10 s) held every send for seconds while Redis
+        # was away, before the rate limiter could fall back to its local one.
+        retry=Retry(NoBackoff(), 1),
     )
 
 

@@ -77,6 +77,13 @@ class Settings:
     payments: str = "manual"
     # The e-mail channel (PULT_EMAIL_*); None: e-mail is off.
     email: EmailSettings | None = None
+    # Outbound delivery (docs/outbox.md), in seconds: a message that keeps failing with a
+    # retryable error is given up on (and shown to the manager) this long after it was
+    # queued; retries back off up to the ceiling; a worker's claim lasts a lease, renewed
+    # while it sends, so a dead worker's claims come back within one.
+    outbox_give_up_after: float = 86_400.0
+    outbox_retry_ceiling: float = 600.0
+    outbox_lease_seconds: float = 30.0
 
     @property
     def telegram_mode(self) -> TelegramMode:
@@ -135,6 +142,9 @@ class Settings:
             ("PULT_OWNER_EMAIL", self.owner_email),
             ("PULT_LOG_LEVEL", self.log_level),
             ("PULT_MAX_FILE_MB", str(self.max_file_mb)),
+            ("PULT_OUTBOX_GIVE_UP_AFTER", f"{self.outbox_give_up_after:g}"),
+            ("PULT_OUTBOX_RETRY_CEILING", f"{self.outbox_retry_ceiling:g}"),
+            ("PULT_OUTBOX_LEASE_SECONDS", f"{self.outbox_lease_seconds:g}"),
             ("PULT_TELEGRAM_TOKEN", "set" if self.telegram_token else "-"),
             ("PULT_PAYMENTS", self.payments),
             ("PULT_TELEGRAM_API_BASE", self.telegram_api_base or "-"),
@@ -170,6 +180,9 @@ def load_settings(
     log_level = _choice("PULT_LOG_LEVEL", env.get("PULT_LOG_LEVEL", "INFO").upper(), LOG_LEVELS)
     payments = _choice("PULT_PAYMENTS", env.get("PULT_PAYMENTS", "manual").lower(), PAYMENTS)
     max_file_mb = _max_file_mb(env.get("PULT_MAX_FILE_MB", str(DEFAULT_MAX_FILE_MB)))
+    give_up_after = _seconds(env, "PULT_OUTBOX_GIVE_UP_AFTER", 86_400.0)
+    retry_ceiling = _seconds(env, "PULT_OUTBOX_RETRY_CEILING", 600.0)
+    lease_seconds = _seconds(env, "PULT_OUTBOX_LEASE_SECONDS", 30.0)
     telegram_token = _optional(env, "PULT_TELEGRAM_TOKEN", _telegram_token)
     telegram_api_base = _optional(env, "PULT_TELEGRAM_API_BASE", _telegram_api_base)
     webhook_secret = _optional(env, "PULT_TELEGRAM_WEBHOOK_SECRET", _webhook_secret)
@@ -201,6 +214,9 @@ def load_settings(
         telegram_webhook_secret=webhook_secret,
         payments=payments,
         email=email,
+        outbox_give_up_after=give_up_after,
+        outbox_retry_ceiling=retry_ceiling,
+        outbox_lease_seconds=lease_seconds,
     )
 
 
@@ -363,6 +379,19 @@ def _port(value: str) -> int:
     if not 1 <= port <= 65535:
         raise SettingsError(f"PULT_HTTP_PORT: expected a port number 1-65535, got {value!r}")
     return port
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 31_536_000:  # NaN fails too
+        raise SettingsError(f"{name}: expected a number of seconds 0.1-31536000, got {value!r}")
+    return seconds
 
 
 def _max_file_mb(value: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import utcnow
 from core.models import Setting
-from inbox.bus import OUTBOX_WAKE
-from inbox.dispatcher import Dispatcher
+from inbox.bus import OUTBOX_WAKE, EventBus
+from inbox.dispatcher import Dispatcher, RetryPolicy
 
 if TYPE_CHECKING:
     from runtime.bootstrap import Container
@@ -47,21 +47,55 @@ async def heartbeat(container: Container, stop: asyncio.Event) -> None:
 async def outbox(container: Container, stop: asyncio.Event) -> None:
     """Send what the outbox holds, waking at once when anything is queued: in this process
     directly, in another (a web process) through the bus."""
+    settings = container.settings
+    policy = RetryPolicy(
+        max_delay_seconds=settings.outbox_retry_ceiling,
+        give_up_after=timedelta(seconds=settings.outbox_give_up_after),
+    )
     dispatcher = Dispatcher(
         container.sessions,
         container.publisher,
         container.channels,
+        policy=policy,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
         limiter=container.rate_limiter,
+        locale=settings.locale,
     )
-    async with container.bus.subscribe(OUTBOX_WAKE) as wakes, asyncio.TaskGroup() as group:
-        relay = group.create_task(_relay_wakes(wakes, container.outbox_wake))
-        await dispatcher.run(stop, container.outbox_wake)
-        relay.cancel()
+    async with asyncio.TaskGroup() as group:
+        relay = group.create_task(_relay_wakes(container.bus, container.outbox_wake, stop))
+        try:
+            await dispatcher.run(stop, container.outbox_wake)
+        finally:
+            relay.cancel()
 
 
-async def _relay_wakes(wakes: AsyncIterator[object], wake: asyncio.Event) -> None:
-    async for _notice in wakes:
-        wake.set()
+# While the bus is away the dispatcher is woken this often to look at the database itself.
+BUS_DOWN_POLL_SECONDS = 1.0
+BUS_RETRY_FIRST, BUS_RETRY_MAX = 0.5, 5.0
+
+
+async def _relay_wakes(bus: EventBus, wake: asyncio.Event, stop: asyncio.Event) -> None:
+    """Wake the dispatcher on every OUTBOX_WAKE from other processes. Without the bus
+    (Redis down at start, or its subscription failing) the dispatcher must go on sending:
+    it is woken every BUS_DOWN_POLL_SECONDS to poll the database while the subscription
+    is tried again with backoff; once subscribed, it looks once more for what it missed.
+    (A bus that drops later reconnects by itself and sends GAP, which wakes it too.)"""
+    delay = BUS_RETRY_FIRST
+    while not stop.is_set():
+        try:
+            async with bus.subscribe(OUTBOX_WAKE) as wakes:
+                delay = BUS_RETRY_FIRST
+                wake.set()
+                async for _notice in wakes:
+                    wake.set()
+        except Exception as error:  # BusUnavailable, or the connection failing
+            log.warning("outbox: no bus (%s); polling the database meanwhile", error)
+        # Poll (through `wake`) until it is time to try the bus again.
+        retry_at = asyncio.get_running_loop().time() + delay
+        while not stop.is_set() and asyncio.get_running_loop().time() < retry_at:
+            wake.set()
+            await sleep_unless_stopped(stop, BUS_DOWN_POLL_SECONDS)
+        delay = min(delay * 2, BUS_RETRY_MAX)
 
 
 async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:

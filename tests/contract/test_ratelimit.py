@@ -168,3 +168,33 @@ async def test_redis_keeps_one_sorted_set_per_key_for_one_window(redis_url: str)
     finally:
         await cast("Awaitable[int]", client.delete(key))
         await client.aclose()
+
+
+class TestCountingFromTheEnd:
+    """Counting a send from its end, and pausing keys: both implementations."""
+
+    async def test_a_released_send_counts_from_when_it_ended_not_when_it_left(
+        self, limiters: Limiters
+    ) -> None:
+        # A send that left at t and arrived at t + 0.2 (a busy loop, a slow network): the
+        # next may not leave at t + window, it would arrive less than a window after.
+        limiter, rate = limiters.limiter, Rate(1, 0.4)
+        ticket = await limiter.hold([("telegram:chat:1", rate)])
+        await limiters.advance(0.2)
+        await limiter.release(ticket)
+        await limiters.advance(0.25)  # 0.45 s after it left, 0.25 s after it ended
+        wait = await limiter.acquire("telegram:chat:1", rate)
+        assert 0.1 < wait <= 0.16
+        await limiters.advance(wait)
+        assert await limiter.acquire("telegram:chat:1", rate) == 0.0
+
+    async def test_a_paused_key_admits_nothing_until_the_pause_ends(
+        self, limiters: Limiters
+    ) -> None:
+        limiter, rate = limiters.limiter, Rate(30, 1.0)
+        await limiter.pause(["telegram:bot"], 0.3)
+        wait = await limiter.acquire_all([("telegram:bot", rate), ("telegram:chat:1", rate)])
+        assert 0.2 < wait <= 0.3
+        assert await limiter.acquire("telegram:chat:1", rate) == 0.0  # other keys go on
+        await limiters.advance(wait)
+        assert await limiter.acquire("telegram:bot", rate) == 0.0

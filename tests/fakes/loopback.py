@@ -35,6 +35,10 @@ class LoopbackChannel:
         """The next sends raise these, in order; then sends succeed again."""
         self._failures.extend(errors)
 
+    def recover(self) -> None:
+        """Forget the failures still queued: the outage is over."""
+        self._failures.clear()
+
     async def send(self, message: Outgoing) -> DeliveryReceipt:
         self.attempts.append(message)
         if self.delay:

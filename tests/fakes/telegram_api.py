@@ -217,6 +217,7 @@ class FakeTelegramAPI:
         self.downloads: list[str] = []
         self.callback_answers: dict[str, JSON] = {}
         self.too_many_requests = 0
+        self.flood_rejections = 0  # the 429s for a broken flood limit (not an outage's)
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.updates = UpdateBuilder(self)
@@ -232,6 +233,12 @@ class FakeTelegramAPI:
         self._files: dict[str, StoredFile] = {}
         self._paths: dict[str, StoredFile] = {}
         self._blocked: set[int] = set()
+        # Outage stretches (until, HTTP status), in order: sends answer that status until
+        # then, as Telegram does in an incident (429 storms, 500, a 502 from its proxy).
+        self._outage: deque[tuple[float, int]] = deque()
+        # Seconds each send takes before it is answered (a slow Bot API): a worker killed
+        # meanwhile leaves sends in flight.
+        self.send_delay = 0.0
         self._open_callbacks: set[str] = set()
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
@@ -298,6 +305,25 @@ class FakeTelegramAPI:
 
     def unblock(self, chat_id: int) -> None:
         self._blocked.discard(chat_id)
+
+    def outage(self, *stretches: tuple[float, int]) -> None:
+        """From now, sends answer each (seconds, status) stretch in turn, e.g.
+        `outage((60, 429), (60, 500), (60, 502))`; a 429 carries retry_after 1."""
+        at = self._clock()
+        for seconds, status in stretches:
+            if status not in (429, 500, 502):
+                raise ValueError(f"an outage answers 429, 500 or 502, not {status}")
+            at += seconds
+            self._outage.append((at, status))
+
+    @property
+    def in_outage(self) -> bool:
+        return self._outage_status(self._clock()) is not None
+
+    def _outage_status(self, now: float) -> int | None:
+        while self._outage and self._outage[0][0] <= now:
+            self._outage.popleft()
+        return self._outage[0][1] if self._outage else None
 
     @property
     def files(self) -> dict[str, StoredFile]:
@@ -490,6 +516,8 @@ class FakeTelegramAPI:
         return list(itertools.islice(self._queue, limit))
 
     async def _send_message(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
+        if self.send_delay:
+            await asyncio.sleep(self.send_delay)
         chat_id = self._admit_send(params)
         text = _render(params.get("text"), params.get("parse_mode"))
         if not text or not text.strip():
@@ -564,8 +592,16 @@ class FakeTelegramAPI:
         if chat_id in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         now = self._clock()
+        outage = self._outage_status(now)
+        if outage == 429:
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if outage == 500:
+            raise ApiError(500, "Internal Server Error")
+        if outage == 502:
+            raise ApiError(502, "Bad Gateway")
         wait = max(self._per_bot.retry_after("bot", now), self._per_chat.retry_after(chat_id, now))
         if wait:
+            self.flood_rejections += 1
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         return chat_id
 

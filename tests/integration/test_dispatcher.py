@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db import utcnow
-from core.events import LocalPublisher
+from core.events import LocalPublisher, take_pending
 from core.models import ChannelIdentity
 from inbox.channel import (
     BLOCKED_BY_USER,
@@ -27,7 +27,8 @@ from inbox.channel import (
     RetryableError,
 )
 from inbox.conversations import order_thread
-from inbox.dispatcher import Dispatcher, RetryPolicy, retry_failed
+from inbox.dispatcher import Dispatcher, RetryPolicy, describe_reason, retry_failed
+from inbox.events import OutboxQueued
 from inbox.models import (
     ConversationKind,
     DeliveryStatus,
@@ -37,6 +38,7 @@ from inbox.models import (
     OutboxStatus,
     ThreadRef,
 )
+from inbox.outbox import CONFIGURED_CHANNELS
 from inbox.ratelimit import MemoryRateLimiter, Rate
 from inbox.replies import reply
 from runtime.database import create_engine, session_factory
@@ -163,18 +165,127 @@ async def test_a_permanent_failure_marks_the_identity_unreachable_and_tells_the_
     assert [m.text for m in channel.sent] == ["Оплатите, пожалуйста"]
 
 
-async def test_after_the_attempt_limit_the_item_fails_with_its_reason(
+async def _notes(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        query = select(Message.text).where(Message.direction == Direction.SYSTEM)
+        return list(await session.scalars(query.order_by(Message.id)))
+
+
+async def test_an_outage_longer_than_eight_attempts_loses_no_message_and_keeps_the_order(
     sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
 ) -> None:
-    await _replies(sessions, "Привет")
-    channel.fail_next(*[RetryableError("timeout") for _ in range(3)])
-    worker = dispatcher(sessions, channel, clock, policy=RetryPolicy(max_attempts=3))
-    for _ in range(3):
+    # An hour of 500s: the old limit of 8 attempts (about 4.5 min of backoff) gave the
+    # first message up and sent the chat's later ones without it.
+    await _replies(sessions, "первое", "второе", "третье")
+    channel.fail_next(*[RetryableError("server") for _ in range(30)])
+    worker = dispatcher(sessions, channel, clock)
+    outage_ends = clock() + timedelta(hours=1)
+    while clock() < outage_ends:
         await worker.run_once()
-        clock.advance(3600)
+        clock.advance(60)
+    channel.recover()  # the outage is over
+    clock.advance(600 * 1.2)  # the ceiling, with its jitter
+    while await worker.run_once():
+        pass
+    assert [m.text for m in channel.sent] == ["первое", "второе", "третье"]
+    assert {item.status for item in await _items(sessions)} == {OutboxStatus.SENT}
+    assert await _notes(sessions) == []
+
+
+async def test_retries_back_off_to_the_ceiling_and_give_up_at_the_age_in_words(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    await _replies(sessions, "первое", "второе")
+    policy = RetryPolicy(max_delay_seconds=60, give_up_after=timedelta(minutes=10), jitter=0)
+    worker = dispatcher(sessions, channel, clock, policy=policy, locale="ru")
+    channel.fail_next(*[RetryableError("server") for _ in range(100)])
+    delays = []
+    while (await _items(sessions))[0].status is OutboxStatus.PENDING:
+        await worker.run_once()
+        (first, _second) = await _items(sessions)
+        if first.status is OutboxStatus.PENDING:
+            delays.append((first.next_attempt_at - clock()).total_seconds())
+            clock.advance(delays[-1])
+    assert delays[:6] == [2, 4, 8, 16, 32, 60] and set(delays[6:]) == {60}
+    first, second = await _items(sessions)
+    # Given up on in words, and the second is held behind it rather than sent alone.
+    assert (first.status, first.last_error) == (OutboxStatus.FAILED, "server")
+    assert (second.status, second.last_error) == (OutboxStatus.FAILED, "held_behind")
+    assert channel.sent == [] and {m.text for m in channel.attempts} == {"первое"}
+    assert await _notes(sessions) == [
+        "Сообщение не доставлено: сервер канала всё время отвечал ошибкой"
+    ]
+
+    # "Retry" puts both back in their order, with a fresh age.
+    channel.recover()
+    async with sessions() as session:
+        await retry_failed(session, first.id)
+        await session.commit()
+    clock.advance(1)
+    while await worker.run_once():
+        pass
+    assert [m.text for m in channel.sent] == ["первое", "второе"]
+    async with sessions() as session:
+        statuses = await session.scalars(
+            select(Message.delivery_status).where(Message.direction == Direction.OUT)
+        )
+        assert set(statuses) == {DeliveryStatus.SENT}
+
+
+async def test_a_message_for_a_channel_that_is_not_configured_fails_at_once_in_words(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel, clock: Clock
+) -> None:
+    # Queued for Telegram (say, by `pult demo`) on an installation without a bot.
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        identity = ChannelIdentity(channel="telegram", external_id="9", chat_id="9",
+                                   client_id=order.client_id)  # fmt: skip
+        session.add(identity)
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        await reply(session, thread, "Заказ готов", author_user_id=1)
+        await session.commit()
+    await _replies(sessions, "ответ менеджера", chat="c2")
+    worker = dispatcher(sessions, channel, clock, locale="en")
+    assert await worker.run_once() == 2
+    telegram, loopback = await _items(sessions)
+    assert (telegram.status, telegram.attempts) == (OutboxStatus.FAILED, 0)
+    assert telegram.last_error == "not_connected:telegram"
+    assert loopback.status is OutboxStatus.SENT
+    assert [m.text for m in channel.sent] == ["ответ менеджера"]
+    assert await _notes(sessions) == ["Message not delivered: Telegram is not connected"]
+
+
+async def test_enqueue_writes_a_message_for_an_unconfigured_channel_failed_not_queued(
+    engine: AsyncEngine, channel: LoopbackChannel
+) -> None:
+    sessions = session_factory(engine)
+    sessions.configure(info={CONFIGURED_CHANNELS: ChannelRegistry([channel])})
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        identity = ChannelIdentity(channel="telegram", external_id="9", chat_id="9",
+                                   client_id=order.client_id)  # fmt: skip
+        session.add(identity)
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        message = await reply(session, thread, "Заказ готов", author_user_id=1)
+        queued = [e for e in take_pending(session) if isinstance(e, OutboxQueued)]
+        await session.commit()
     (item,) = await _items(sessions)
-    assert (item.status, item.attempts, item.last_error) == (OutboxStatus.FAILED, 2, "timeout")
-    assert len(channel.attempts) == 3 and channel.sent == []
+    assert (item.status, item.last_error) == (OutboxStatus.FAILED, "not_connected:telegram")
+    assert queued == []  # nothing wakes a dispatcher for it
+    async with sessions() as session:
+        stored = await session.get(Message, message.id)
+    assert stored is not None and stored.delivery_status is DeliveryStatus.FAILED
+    assert describe_reason(stored.delivery_error or "", "ru") == "Telegram не подключён"
+
+
+def test_no_reason_code_reaches_people_as_it_is() -> None:
+    codes = ["server", "network", "rate_limited", "telegram", "smtp_4xx", "held_behind",
+             "something_new", "not_connected:email"]  # fmt: skip
+    for locale in ("ru", "en"):
+        for code in codes:
+            words = describe_reason(code, locale)
+            assert words and words != code and not {"_", ":"} & set(words), (locale, code)
+    assert describe_reason("server", "en") == "the channel's server kept answering with an error"
 
 
 async def test_a_later_message_never_overtakes_an_earlier_one_in_the_same_chat(
@@ -412,3 +523,135 @@ async def test_the_running_dispatcher_finishes_other_sends_then_raises_a_failure
     with pytest.raises(RuntimeError, match="a bug in the limits"):
         await worker.run(asyncio.Event(), asyncio.Event(), poll_seconds=0.05)
     assert sorted(m.chat_id for m in channel.sent) == ["c0", "c2"]
+
+
+class GatedChannel(LoopbackChannel):
+    """Sends wait until `gate` is set (a slow channel, or a worker that never finishes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def send(self, message: Outgoing) -> DeliveryReceipt:
+        self.started.set()
+        await self.gate.wait()
+        return await super().send(message)
+
+
+async def test_a_send_longer_than_the_lease_keeps_its_claim_renewed_and_goes_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # With a lease that is never renewed, a second worker claims the item again while the
+    # first is still sending it, and the message goes twice.
+    await _replies(sessions, "долгая отправка")
+    slow = GatedChannel()
+    lease = timedelta(seconds=0.3)
+    first = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([slow]), lease=lease)
+    second = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([slow]), lease=lease)
+    sending = asyncio.create_task(first.run_once())
+    await asyncio.wait_for(slow.started.wait(), 5)
+    claimed_again = 0
+    for _ in range(8):  # 1.2 s: four leases
+        await asyncio.sleep(lease.total_seconds() / 2)
+        claimed_again += len(await second._claim(10))
+    slow.gate.set()
+    assert await sending == 1
+    assert claimed_again == 0
+    assert [m.text for m in slow.sent] == ["долгая отправка"]
+    assert [item.status for item in await _items(sessions)] == [OutboxStatus.SENT]
+
+
+async def test_a_dead_workers_claim_comes_back_after_one_short_lease(
+    sessions: async_sessionmaker[AsyncSession], channel: LoopbackChannel
+) -> None:
+    await _replies(sessions, "первое", "второе")
+    await _replies(sessions, "другой чат", chat="c2")
+    stuck = GatedChannel()
+    lease = timedelta(seconds=0.3)
+    dead = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([stuck]), lease=lease)
+    dying = asyncio.create_task(dead.run_once())
+    await asyncio.wait_for(stuck.started.wait(), 5)
+    dying.cancel()  # the worker dies mid-send: its claims stay in the table
+    with pytest.raises(asyncio.CancelledError):
+        await dying
+    alive = Dispatcher(sessions, LocalPublisher(), ChannelRegistry([channel]), lease=lease)
+    assert await alive.run_once() == 0  # still leased
+    async with asyncio.timeout(5):
+        while not await alive.run_once():  # noqa: ASYNC110  (polling the queue is the point)
+            await asyncio.sleep(0.05)
+    while await alive.run_once():
+        pass
+    assert [m.text for m in channel.sent if m.chat_id == "c1"] == ["первое", "второе"]
+    assert [m.text for m in channel.sent if m.chat_id == "c2"] == ["другой чат"]
+    # Shorter than the two minutes a dead worker's 50 chats used to wait.
+    assert Dispatcher(sessions, LocalPublisher(), ChannelRegistry()).lease <= timedelta(seconds=30)
+
+
+async def test_a_429_pauses_the_whole_bot_for_its_retry_after(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    # Before, the next chat's send went at once and drew the next 429.
+    seconds = [0.0]
+
+    async def sleep(duration: float) -> None:
+        seconds[0] += duration
+
+    telegram = LoopbackChannel("telegram", clock=lambda: seconds[0])
+    for chat in ("5", "6"):
+        async with sessions() as session:
+            order, _manager = await builders.paper_order(session)
+            identity = ChannelIdentity(channel="telegram", external_id=chat, chat_id=chat,
+                                       client_id=order.client_id)  # fmt: skip
+            session.add(identity)
+            thread = await order_thread(session, order, ConversationKind.CLIENT)
+            await reply(session, thread, f"чат {chat}", author_user_id=1)
+            await session.commit()
+    telegram.fail_next(RetryableError("rate_limited", retry_after=5))
+    limiter = MemoryRateLimiter(clock=lambda: seconds[0], sleep=sleep)
+    worker = dispatcher(sessions, telegram, clock, limiter=limiter, concurrency=1)
+    assert await worker.run_once() == 2
+    assert [m.chat_id for m in telegram.attempts] == ["5", "6"]
+    assert [m.chat_id for m in telegram.sent] == ["6"]
+    assert telegram.sent_at == [pytest.approx(5.0)]
+
+
+class SlowOnTheClockChannel(LoopbackChannel):
+    """Sends take these seconds of the manual clock in turn (a busy loop, a slow network)
+    and reach the provider at their end."""
+
+    def __init__(self, clock: list[float], *seconds: float) -> None:
+        super().__init__("telegram", clock=lambda: clock[0])
+        self._now, self.durations = clock, list(seconds)
+
+    async def send(self, message: Outgoing) -> DeliveryReceipt:
+        self._now[0] += self.durations.pop(0) if self.durations else 0.0
+        return await super().send(message)
+
+
+async def test_a_slow_send_counts_from_its_end_so_the_chats_next_one_waits_a_window_after_it(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    # Counted from when it left, the next (quick) send to the chat left one window after
+    # the first (slow) one LEFT, and arrived 0.4 s after it: Telegram's 429 under load.
+    seconds = [0.0]
+
+    async def sleep(duration: float) -> None:
+        seconds[0] += duration
+
+    telegram = SlowOnTheClockChannel(seconds, 0.6, 0.0)
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        identity = ChannelIdentity(channel="telegram", external_id="5", chat_id="5",
+                                   client_id=order.client_id)  # fmt: skip
+        session.add(identity)
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        for text in ("раз", "два"):
+            await reply(session, thread, text, author_user_id=1)
+        await session.commit()
+    limiter = MemoryRateLimiter(clock=lambda: seconds[0], sleep=sleep)
+    worker = dispatcher(sessions, telegram, clock, limiter=limiter)
+    while await worker.run_once():
+        pass
+    first, second = telegram.sent_at
+    assert second - first >= 1.0 + 0.025  # a whole window (and the margin) between arrivals

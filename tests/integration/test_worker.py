@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.db import utcnow
 from core.models import ChannelIdentity
+from inbox.bus import OUTBOX_WAKE
 from inbox.channel import Incoming
 from inbox.conversations import lead_conversation, order_thread
 from inbox.models import ConversationKind
@@ -22,6 +23,7 @@ from runtime.settings import load_settings
 from runtime.worker import JOBS, read_heartbeat, run_worker, write_heartbeat
 from tests import builders
 from tests.fakes.loopback import LoopbackChannel
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -121,6 +123,7 @@ async def test_a_reply_queued_by_a_web_process_wakes_another_processs_dispatcher
     worker = await bootstrap(load_settings(env, env_file=None))
     channel = LoopbackChannel()
     worker.channels.add(channel)
+    web.channels.add(LoopbackChannel())  # configured in both, as the settings would be
     stop = asyncio.Event()
     task = asyncio.create_task(run_worker(worker, stop, {"outbox": JOBS["outbox"]}))
     try:
@@ -142,3 +145,51 @@ async def test_a_reply_queued_by_a_web_process_wakes_another_processs_dispatcher
         await web.close()
         await worker.close()
     assert [m.text for m in channel.sent] == ["Оплата получена"]
+
+
+async def test_the_outbox_sends_while_redis_is_down_and_subscribes_when_it_is_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Before: the job died on the bus subscription (BusUnavailable) and every restart did
+    # the same, so nothing was sent until Redis came back.
+    server = RedisServer(tmp_path / "redis")  # not started yet: Redis is down
+    env = {
+        "PULT_DATA_DIR": str(tmp_path / "var"),
+        "PULT_DATABASE_URL": database_url,
+        "PULT_REDIS_URL": server.url,
+    }
+    container = await bootstrap(load_settings(env, env_file=None))
+    channel = LoopbackChannel()
+    container.channels.add(channel)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(container, stop, {"outbox": JOBS["outbox"]}))
+    try:
+        await _queue_reply(container, "Оплата получена", chat="9")
+        async with asyncio.timeout(5):
+            while not channel.sent:  # noqa: ASYNC110  (the fake has no signal of its own)
+                await asyncio.sleep(0.02)
+        server.start()
+        async with asyncio.timeout(15):  # the subscription is tried again with backoff
+            while not container.bus.subscriber_count(OUTBOX_WAKE):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        await _queue_reply(container, "Заказ готов", chat="10")
+        async with asyncio.timeout(5):
+            while len(channel.sent) < 2:  # noqa: ASYNC110  (the fake has no signal of its own)
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
+        await container.close()
+        server.kill()
+    assert [m.text for m in channel.sent] == ["Оплата получена", "Заказ готов"]
+
+
+async def _queue_reply(container: Container, text: str, *, chat: str) -> None:
+    async with container.uow() as uow:
+        order, _ = await builders.paper_order(uow.session)
+        uow.session.add(ChannelIdentity(channel="loopback", external_id=chat, chat_id=chat,
+                                        client_id=order.client_id))  # fmt: skip
+        thread = await order_thread(uow.session, order, ConversationKind.CLIENT)
+        manager = await builders.staff(uow.session)
+        await reply(uow.session, thread, text, author_user_id=manager.id)
+        await uow.commit()

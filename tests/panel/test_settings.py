@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from core import orders
 from core.models import ChannelIdentity, Client, DiscountTier, Executor, OrderKind, StaffRole, User
 from core.settings_store import DIGEST_TIME, MANAGERS_SEE_ALL, get_setting
-from inbox.models import OutboxItem, OutboxStatus
+from inbox.conversations import order_thread
+from inbox.models import ConversationKind, OutboxItem, OutboxStatus
+from inbox.replies import reply
 from runtime.demo import fill_demo
 from tests import builders
 from tests.panel.conftest import AddStaff, OpenPanel, Panel, csrf_in
@@ -189,7 +191,7 @@ async def test_the_channel_page_shows_failed_deliveries_and_the_last_error(
             OutboxItem(
                 identity_id=identity.id, channel="telegram", chat_id="42",
                 payload={"text": "x"}, status=OutboxStatus.FAILED, attempts=5,
-                last_error="Forbidden: bot was blocked by the user",
+                last_error="blocked_by_user",
             )
         )  # fmt: skip
         await uow.commit()
@@ -199,10 +201,32 @@ async def test_the_channel_page_shows_failed_deliveries_and_the_last_error(
     html = await (await panel.client.get("/settings/channels")).text()
 
     card = html[html.index('data-test="channel-telegram"') :]
-    assert "bot was blocked by the user" in card
+    assert "получатель заблокировал бота" in card
     assert re.search(r'data-test="failed">1<', card)
     assert "не настроен" in card  # no Telegram token in the test settings
     assert csrf_in(html)
+
+
+async def test_a_reply_for_an_unconfigured_channel_shows_on_the_channel_page_in_words(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    # It showed "LookupError" (the exception's name) after seven tracebacks.
+    async with panel.container.uow() as uow:
+        order, _manager = await builders.paper_order(uow.session)
+        uow.session.add(ChannelIdentity(channel="telegram", external_id="42", chat_id="42",
+                                        client_id=order.client_id))  # fmt: skip
+        thread = await order_thread(uow.session, order, ConversationKind.CLIENT)
+        await reply(uow.session, thread, "Заказ готов", author_user_id=1)
+        await uow.commit()
+    await add_staff(StaffRole.OWNER, "o@desk.example")
+    await panel.sign_in("o@desk.example")
+
+    html = await (await panel.client.get("/settings/channels")).text()
+
+    card = html[html.index('data-test="channel-telegram"') :]
+    assert re.search(r'data-test="last-error">Telegram не подключён ', card)
+    assert re.search(r'data-test="failed">1<', card)
+    assert "LookupError" not in html and "not_connected" not in html
 
 
 async def test_every_people_and_settings_page_renders_in_both_languages(

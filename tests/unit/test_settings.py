@@ -198,7 +198,7 @@ def test_describe_shows_no_secret(tmp_path: Path) -> None:
     assert "dbpassword" not in shown["PULT_DATABASE_URL"]
     assert "redispassword" not in shown["PULT_REDIS_URL"]
     assert "s" * 40 not in repr(shown)
-    assert len(shown) == 16 + 17  # the general settings and the e-mail channel's
+    assert len(shown) == 16 + 3 + 17  # the general settings, the outbox's, the e-mail channel's
 
 
 def test_the_env_example_lists_every_variable_and_loads(tmp_path: Path) -> None:
@@ -282,3 +282,12 @@ def test_a_set_webhook_secret_is_used_and_not_shown(tmp_path: Path) -> None:
     assert settings.webhook_secret == "Our_own-secret42"
     assert "Our_own-secret42" not in repr(settings)
     assert dict(settings.describe())["PULT_TELEGRAM_WEBHOOK_SECRET"] == "set"
+
+
+def test_the_outbox_timings_are_read_and_bad_ones_refused(tmp_path: Path) -> None:
+    settings = _load(tmp_path, PULT_OUTBOX_GIVE_UP_AFTER="3600", PULT_OUTBOX_LEASE_SECONDS="5")
+    assert (settings.outbox_give_up_after, settings.outbox_lease_seconds) == (3600.0, 5.0)
+    assert settings.outbox_retry_ceiling == 600.0
+    for bad in ("0", "-5", "soon", "nan", "1e12"):
+        with pytest.raises(SettingsError, match="PULT_OUTBOX_RETRY_CEILING"):
+            _load(tmp_path, PULT_OUTBOX_RETRY_CEILING=bad)

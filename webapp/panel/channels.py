@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import ChannelIdentity
+from inbox.dispatcher import describe_reason
 from inbox.models import InboundEvent, OutboxItem, OutboxStatus
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES
+from webapp.panel.render import panel_locale
 from webapp.panel.settings import settings_page
 
 # Mounted by the runtime only when Telegram updates come by webhook (webapp/telegram.py).
@@ -58,6 +60,10 @@ async def channels_page(request: web.Request) -> web.StreamResponse:
     }
     async with services.uow() as uow:
         await collect(uow.session, statuses)
+    locale = panel_locale(request)
+    for status in statuses.values():
+        if status.last_error is not None:  # a reason code: shown in words, never as is
+            status.last_error = describe_reason(status.last_error, locale)
     if "telegram" in services.channels:
         webhook = TELEGRAM_WEBHOOK_ROUTE in request.app.router.named_resources()
         statuses["telegram"].mode = "webhook" if webhook else "polling"
