@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Table, and_, bindparam, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
@@ -30,18 +32,10 @@ def normalize_phone(raw: str) -> str:
 
 async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity:
     """The sender's identity, created on first contact (with a lead client behind it)."""
-    identity = await session.scalar(
-        _IDENTITY, {"channel": incoming.channel, "external_id": incoming.sender_id}
-    )
+    key = {"channel": incoming.channel, "external_id": incoming.sender_id}
+    identity = await session.scalar(_IDENTITY, key)
     if identity is None:
-        identity = ChannelIdentity(
-            channel=incoming.channel,
-            external_id=incoming.sender_id,
-            chat_id=incoming.chat_id or incoming.sender_id,
-            display_name=incoming.sender_name,
-            locale=incoming.sender_locale,
-        )
-        session.add(identity)
+        identity = await _first_contact(session, incoming, key)
     now = utcnow()
     # Minute precision is enough to pick the freshest channel; it saves an UPDATE per message.
     if identity.last_seen_at is None or now - identity.last_seen_at >= LAST_SEEN_PRECISION:
@@ -70,6 +64,33 @@ _IDENTITY = select(ChannelIdentity).where(
     ChannelIdentity.channel == bindparam("channel"),
     ChannelIdentity.external_id == bindparam("external_id"),
 )
+_IDENTITIES = cast(Table, ChannelIdentity.__table__)
+
+
+async def _first_contact(
+    session: AsyncSession, incoming: Incoming, key: dict[str, str]
+) -> ChannelIdentity:
+    """Insert-or-get: a new sender's first messages arrive together (a Telegram album, a
+    webhook and its retry) in concurrent transactions. INSERT ... ON CONFLICT DO NOTHING
+    lets exactly one of them create the identity (and, below, its lead client); on
+    PostgreSQL the others wait for that transaction and then read its row, on SQLite the
+    writers are serialised anyway. A plain INSERT made the losers fail with a unique
+    violation: the webhook answered 500 and the message arrived only with the retry."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(_IDENTITIES)
+        .values(
+            **key,
+            chat_id=incoming.chat_id or incoming.sender_id,
+            display_name=incoming.sender_name,
+            locale=incoming.sender_locale,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    )
+    await (await session.connection()).execute(statement)
+    identity = await session.scalar(_IDENTITY, key)
+    assert identity is not None  # ours, or the one a concurrent first contact committed
+    return identity
 
 
 async def _client_for(session: AsyncSession, identity: ChannelIdentity) -> Client:

@@ -322,3 +322,22 @@ async def test_recovery_skips_an_event_that_fails_again_and_gives_up_after_max_a
         poison = await session.scalar(select(InboundEvent).where(InboundEvent.error.is_not(None)))
     assert poison is not None and (poison.attempts, poison.processed_at) == (3, None)
     assert await _messages(sessions) == [("после сбоя", 0)]
+
+
+async def test_a_new_senders_simultaneous_first_messages_all_arrive_with_one_identity(
+    receiver: Receiver, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # A Telegram album: several updates of a sender we have never seen, at the same moment.
+    album = [incoming(sender="900", text=f"фото {i}") for i in range(6)]
+    results = await asyncio.gather(*(receiver.receive(e) for e in album), return_exceptions=True)
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert sorted(await _messages(sessions)) == sorted((f"фото {i}", 0) for i in range(6))
+    async with sessions() as session:
+        identities = list(await session.scalars(select(ChannelIdentity)))
+        clients = await session.scalar(select(func.count(Client.id)))
+        unprocessed = await session.scalar(
+            select(func.count(InboundEvent.id)).where(InboundEvent.processed_at.is_(None))
+        )
+    assert len(identities) == 1 and identities[0].client_id is not None
+    assert (clients, unprocessed) == (1, 0)
