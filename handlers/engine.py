@@ -22,11 +22,11 @@ from handlers.menu import stale_button
 from handlers.reply import Reply, button, rows
 from handlers.services import Services
 from handlers.turn import Turn
+from inbox import held
 from inbox.channel import Incoming, Outgoing
 from inbox.conversations import order_thread
 from inbox.models import ConversationKind, DialogState
 from inbox.outbox import enqueue
-from inbox.threading import CHOOSE_ORDER_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,12 @@ class Dialogs:
     ) -> bool:
         turn = Turn(session, identity, incoming, self.services, utcnow())
         turn.state = await session.get(DialogState, identity.id)
+        holding = held.held_events(turn.state)
         consumed = await self._route(turn)
+        if holding and not turn.in_flow(held.FLOW):
+            # "Which order?" was left without an answer (the menu, a command, another
+            # flow): what it held is filed where a manager reads it, never dropped.
+            await held.release(session, self.services.files, identity, holding)
         await send_replies(session, identity, turn.replies)
         return consumed
 
@@ -84,8 +89,6 @@ async def _command(turn: Turn) -> bool:
 
 
 async def _button(turn: Turn, payload: str) -> bool:
-    if payload.startswith(CHOOSE_ORDER_PREFIX):
-        return False  # the inbound pipeline files the held message
     area, _, rest = payload.partition(":")
     handler = routes.BUTTONS.get(area)
     if handler is None:
@@ -102,7 +105,7 @@ async def _answer(turn: Turn, state: DialogState) -> bool:
         log.warning("identity %s is in unknown flow %r", state.identity_id, state.flow)
         await turn.finish()
         return await routes.on_free_text(turn)
-    if _stale(state, turn.now) and state.step != "stale":
+    if flow.resumable and _stale(state, turn.now) and state.step != "stale":
         turn.move("stale", resume_step=state.step)
         turn.say(
             turn.t(STALE_WIZARD, date=state.updated_at.strftime("%d.%m %H:%M")),
