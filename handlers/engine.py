@@ -30,6 +30,10 @@ from inbox.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
+# Ids are INTEGER columns: 32 bits on PostgreSQL.
+MAX_ID = 2**31 - 1
+MAX_ID_DIGITS = len(str(MAX_ID))
+
 # A wizard left alone longer than this is offered to be continued or started over.
 STALE_AFTER = timedelta(hours=12)
 
@@ -91,12 +95,22 @@ async def _command(turn: Turn) -> bool:
 async def _button(turn: Turn, payload: str) -> bool:
     area, _, rest = payload.partition(":")
     handler = routes.BUTTONS.get(area)
-    if handler is None:
+    action, *args = rest.split(":") if rest else [""]
+    if handler is None or not all(_id_or_word(arg) for arg in args):
         await stale_button(turn)
         return True
-    action, *args = rest.split(":") if rest else [""]
     await handler(turn, action, args)
     return True
+
+
+def _id_or_word(arg: str) -> bool:
+    """False for a number no button of ours carries: beyond the database's ids (PostgreSQL
+    refuses the query, SQLite's driver overflows) or digits `int()` does not read ("²").
+    Callback data comes from the person's client and a modified client can send anything;
+    such a press gets "no longer active" instead of failing the event again and again."""
+    if not arg.isdigit():
+        return True
+    return arg.isascii() and len(arg) <= MAX_ID_DIGITS and int(arg) <= MAX_ID
 
 
 async def _answer(turn: Turn, state: DialogState) -> bool:

@@ -37,7 +37,7 @@ from core.i18n import gettext
 from core.models import ChannelIdentity, Order, OrderStatus
 from core.uow import UnitOfWork
 from inbox import conversations, held, threading
-from inbox.channel import BAD_ADDRESS, Incoming
+from inbox.channel import BAD_ADDRESS, Incoming, without_nul
 from inbox.files.inbound import InboundFiles, Prefetched
 from inbox.filing import (
     Arrival,
@@ -99,6 +99,7 @@ class Receiver:
         """Store and process one event; None when it was a duplicate. Events arriving at
         the same moment share a transaction (inbox/group_commit.py); one that fails is
         stored on its own with the error and its caller gets the exception."""
+        incoming = without_nul(incoming)
         prefetched: Prefetched = {}
         if self._files is not None and incoming.files:
             prefetched = await self._files.prefetch(incoming)
@@ -139,6 +140,7 @@ class Receiver:
     async def store(self, incoming: Incoming) -> int | None:
         """Keep the raw event (what a webhook must do before answering 200); None when it
         was a duplicate."""
+        incoming = without_nul(incoming)
         async with UnitOfWork(self._sessions, self._publisher) as uow:
             event_id = await _insert_event(uow.session, incoming)
             if event_id is None:
