@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.menu import stale_button
+from handlers.menu import show_menu, stale_button
 from handlers.turn import Turn
 from inbox import held
 
@@ -34,7 +34,9 @@ async def on_input(turn: Turn) -> None:
 
 
 async def ask(turn: Turn) -> None:
-    assert turn.state is not None
+    if turn.state is None or turn.state.flow != FLOW:
+        await show_menu(turn)  # "start over" of an old prompt: the question is over
+        return
     await held.ask(turn.session, turn.identity, held.offered(turn.state))
 
 

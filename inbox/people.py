@@ -72,21 +72,29 @@ _IDENTITIES = cast(Table, ChannelIdentity.__table__)
 async def _first_contact(
     session: AsyncSession, incoming: Incoming, key: dict[str, str]
 ) -> ChannelIdentity:
+    return await insert_identity(
+        session,
+        **key,
+        chat_id=incoming.chat_id or incoming.sender_id,
+        display_name=incoming.sender_name,
+        locale=incoming.sender_locale,
+    )
+
+
+async def insert_identity(
+    session: AsyncSession, *, channel: str, external_id: str, **values: object
+) -> ChannelIdentity:
     """Insert-or-get: a new sender's first messages arrive together (a Telegram album, a
     webhook and its retry) in concurrent transactions. INSERT ... ON CONFLICT DO NOTHING
-    lets exactly one of them create the identity (and, below, its lead client); on
-    PostgreSQL the others wait for that transaction and then read its row, on SQLite the
-    writers are serialised anyway. A plain INSERT made the losers fail with a unique
-    violation: the webhook answered 500 and the message arrived only with the retry."""
+    lets exactly one of them create the identity (and then its lead client); on PostgreSQL
+    the others wait for that transaction and then read its row, on SQLite the writers are
+    serialised anyway. A plain INSERT made the losers fail with a unique violation: the
+    webhook answered 500 and the message arrived only with Telegram's retry."""
+    key = {"channel": channel, "external_id": external_id}
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(_IDENTITIES)
-        .values(
-            **key,
-            chat_id=incoming.chat_id or incoming.sender_id,
-            display_name=incoming.sender_name,
-            locale=incoming.sender_locale,
-        )
+        .values(**key, **values)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
     )
     await (await session.connection()).execute(statement)

@@ -122,3 +122,21 @@ async def test_a_which_order_button_for_an_order_not_offered_files_nothing_and_a
     assert await _filed(sessions) == []
     await chat.press(f"№{first.number} Курсовая")
     assert await _filed(sessions) == [("поменяйте тему", first.id)]
+
+
+async def test_an_old_start_over_button_during_which_order_files_the_held_and_shows_the_menu(
+    chat: Chat, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await _two_orders(sessions)
+    await chat.send("поменяйте тему")
+    said = await chat.send(button="dlg:restart")
+    assert texts(said)[-1] == "Что вы хотите сделать?"
+    async with sessions() as session:
+        kinds = list(
+            await session.scalars(
+                select(Conversation.kind)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(Message.text == "поменяйте тему")
+            )
+        )
+    assert kinds == [ConversationKind.LEAD]
