@@ -102,13 +102,43 @@ class Incoming:
 
 
 def without_nul(incoming: Incoming) -> Incoming:
-    """`incoming` with every U+0000 taken out of its strings (the text, names, file names,
-    the raw update), the rest kept. PostgreSQL stores no NUL in text, so a message carrying
-    one (a Telegram text may) failed every time it was tried and was never stored; nobody
-    reads a NUL, so dropping it changes nothing a person sees."""
+    """`incoming` with every U+0000 taken out of its strings (the text, names, file names;
+    the raw update too when anything else had one), the rest kept. PostgreSQL stores no
+    NUL in text, so a message carrying one (a Telegram text may) failed every time it was
+    tried and was never stored; nobody reads a NUL, so dropping it changes nothing a
+    person sees."""
+    if not _carries_nul(incoming):
+        return incoming  # nearly always: no copy (every inbound event passes here)
     cleaned = _strip_nul(incoming)
     assert isinstance(cleaned, Incoming)
     return cleaned
+
+
+_TEXT_FIELDS = (
+    "text", "html", "sender_name", "button", "reply_to", "chat_id", "sender_id",
+    "message_id", "sender_locale",
+)  # fmt: skip
+
+
+def _carries_nul(incoming: Incoming) -> bool:
+    for name in _TEXT_FIELDS:
+        value = getattr(incoming, name)
+        if value and "\x00" in value:
+            return True
+    parts: tuple[Any, ...] = (*incoming.files, incoming.contact, incoming.thread)
+    # The raw update is not looked at: it is stored as JSON only, where a NUL is escaped.
+    return any(part is not None and _has_nul(part) for part in parts)
+
+
+def _has_nul(part: Any) -> bool:
+    """Whether a small value object (a file, a contact, a thread hint) has a NUL string."""
+    for spec in fields(part):
+        value = getattr(part, spec.name)
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, tuple) and any(isinstance(v, str) and "\x00" in v for v in value):
+            return True
+    return False
 
 
 def _strip_nul(value: Any) -> Any:
