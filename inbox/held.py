@@ -12,7 +12,6 @@ message is never dropped."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -27,8 +26,6 @@ from inbox.files.inbound import InboundFiles
 from inbox.filing import Arrival, file_message, incoming_from_json, order_side, own_conversation
 from inbox.models import Conversation, DialogState, InboundEvent
 from inbox.outbox import enqueue
-
-log = logging.getLogger(__name__)
 
 FLOW = "choose_order"
 ASK_WHICH_ORDER = N_("You have several orders in progress. Which one is your message about?")
