@@ -22,13 +22,17 @@ from handlers.menu import stale_button
 from handlers.reply import Reply, button, rows
 from handlers.services import Services
 from handlers.turn import Turn
+from inbox import held
 from inbox.channel import Incoming, Outgoing
 from inbox.conversations import order_thread
 from inbox.models import ConversationKind, DialogState
 from inbox.outbox import enqueue
-from inbox.threading import CHOOSE_ORDER_PREFIX
 
 log = logging.getLogger(__name__)
+
+# Ids are INTEGER columns: 32 bits on PostgreSQL.
+MAX_ID = 2**31 - 1
+MAX_ID_DIGITS = len(str(MAX_ID))
 
 # A wizard left alone longer than this is offered to be continued or started over.
 STALE_AFTER = timedelta(hours=12)
@@ -49,7 +53,12 @@ class Dialogs:
     ) -> bool:
         turn = Turn(session, identity, incoming, self.services, utcnow())
         turn.state = await session.get(DialogState, identity.id)
+        holding = held.held_events(turn.state)
         consumed = await self._route(turn)
+        if holding and not turn.in_flow(held.FLOW):
+            # "Which order?" was left without an answer (the menu, a command, another
+            # flow): what it held is filed where a manager reads it, never dropped.
+            await held.release(session, self.services.files, identity, holding)
         await send_replies(session, identity, turn.replies)
         return consumed
 
@@ -84,16 +93,24 @@ async def _command(turn: Turn) -> bool:
 
 
 async def _button(turn: Turn, payload: str) -> bool:
-    if payload.startswith(CHOOSE_ORDER_PREFIX):
-        return False  # the inbound pipeline files the held message
     area, _, rest = payload.partition(":")
     handler = routes.BUTTONS.get(area)
-    if handler is None:
+    action, *args = rest.split(":") if rest else [""]
+    if handler is None or not all(_id_or_word(arg) for arg in args):
         await stale_button(turn)
         return True
-    action, *args = rest.split(":") if rest else [""]
     await handler(turn, action, args)
     return True
+
+
+def _id_or_word(arg: str) -> bool:
+    """False for a number no button of ours carries: beyond the database's ids (PostgreSQL
+    refuses the query, SQLite's driver overflows) or digits `int()` does not read ("²").
+    Callback data comes from the person's client and a modified client can send anything;
+    such a press gets "no longer active" instead of failing the event again and again."""
+    if not arg.isdigit():
+        return True
+    return arg.isascii() and len(arg) <= MAX_ID_DIGITS and int(arg) <= MAX_ID
 
 
 async def _answer(turn: Turn, state: DialogState) -> bool:
@@ -102,7 +119,7 @@ async def _answer(turn: Turn, state: DialogState) -> bool:
         log.warning("identity %s is in unknown flow %r", state.identity_id, state.flow)
         await turn.finish()
         return await routes.on_free_text(turn)
-    if _stale(state, turn.now) and state.step != "stale":
+    if flow.resumable and _stale(state, turn.now) and state.step != "stale":
         turn.move("stale", resume_step=state.step)
         turn.say(
             turn.t(STALE_WIZARD, date=state.updated_at.strftime("%d.%m %H:%M")),

@@ -27,6 +27,8 @@ class Flow:
     on_input: Callable[[Turn], Awaitable[None]]  # the answer the current step waits for
     ask: Callable[[Turn], Awaitable[None]]  # ask the current step again (a resumed wizard)
     start: Callable[[Turn], Awaitable[None]]  # from the beginning ("start over")
+    # A wizard left alone for long is offered "continue or start over?" (engine.py).
+    resumable: bool = True
 
 
 async def in_savepoint(turn: Turn, change: Callable[[], Awaitable[T]]) -> T:

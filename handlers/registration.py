@@ -99,7 +99,9 @@ async def complete(turn: Turn, phone: str | None) -> None:
 
 
 def _update(client: Client, name: str, phone: str | None) -> None:
-    if name:
+    # A card that already has a phone was made by staff (the person's shared phone joined
+    # it, inbox/people.py): its name is the one the desk knows them by.
+    if name and not client.phone:
         client.name = name
     if phone:
         client.phone = phone

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import application, client, driver, executor, menu, registration, staff_link, wizard
+from handlers import (
+    application,
+    client,
+    driver,
+    executor,
+    menu,
+    registration,
+    staff_link,
+    which_order,
+    wizard,
+)
 from handlers.flow import Flow
 from handlers.turn import Turn
 
@@ -80,6 +90,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "apply": application.on_button,
     "job": executor.on_button,
     "trip": driver.on_button,
+    which_order.AREA: which_order.on_button,
 }
 
 FLOWS: dict[str, Flow] = {
@@ -88,6 +99,8 @@ FLOWS: dict[str, Flow] = {
     client.REVISION_FLOW: Flow(client.on_revision_input, client.ask_revision, menu.show_menu),
     **executor.FLOWS,
     **driver.FLOWS,
+    # Not a wizard: never offered "continue or start over?" (`resumable=False`).
+    which_order.FLOW: Flow(which_order.on_input, which_order.ask, which_order.ask, resumable=False),
 }
 
 

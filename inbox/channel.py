@@ -6,8 +6,8 @@ of a file someone sent are fetched (`FileSource`)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from enum import Enum, StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -99,6 +99,61 @@ class Incoming:
     automatic: Automatic | None = None
     # Chat ids the channel reports dead (the failed recipients of a bounce).
     unreachable: tuple[str, ...] = ()
+
+
+def without_nul(incoming: Incoming) -> Incoming:
+    """`incoming` with every U+0000 taken out of its strings (the text, names, file names;
+    the raw update too when anything else had one), the rest kept. PostgreSQL stores no
+    NUL in text, so a message carrying one (a Telegram text may) failed every time it was
+    tried and was never stored; nobody reads a NUL, so dropping it changes nothing a
+    person sees."""
+    if not _carries_nul(incoming):
+        return incoming  # nearly always: no copy (every inbound event passes here)
+    cleaned = _strip_nul(incoming)
+    assert isinstance(cleaned, Incoming)
+    return cleaned
+
+
+_TEXT_FIELDS = (
+    "text", "html", "sender_name", "button", "reply_to", "chat_id", "sender_id",
+    "message_id", "sender_locale",
+)  # fmt: skip
+
+
+def _carries_nul(incoming: Incoming) -> bool:
+    for name in _TEXT_FIELDS:
+        value = getattr(incoming, name)
+        if value and "\x00" in value:
+            return True
+    parts: tuple[Any, ...] = (*incoming.files, incoming.contact, incoming.thread)
+    # The raw update is not looked at: it is stored as JSON only, where a NUL is escaped.
+    return any(part is not None and _has_nul(part) for part in parts)
+
+
+def _has_nul(part: Any) -> bool:
+    """Whether a small value object (a file, a contact, a thread hint) has a NUL string."""
+    for spec in fields(part):
+        value = getattr(part, spec.name)
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, tuple) and any(isinstance(v, str) and "\x00" in v for v in value):
+            return True
+    return False
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, tuple):
+        return tuple(_strip_nul(item) for item in value)
+    if isinstance(value, list):
+        return [_strip_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_strip_nul(key): _strip_nul(item) for key, item in value.items()}
+    if is_dataclass(value) and not isinstance(value, type) and not isinstance(value, Enum):
+        changed = {spec.name: _strip_nul(getattr(value, spec.name)) for spec in fields(value)}
+        return replace(value, **changed)
+    return value
 
 
 class ButtonKind(StrEnum):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -33,32 +33,22 @@ from sqlalchemy.sql.dml import ReturningInsert
 from core.db import utcnow
 from core.events import EventPublisher
 from core.exchange import ACTIVE_JOB_STATUSES
-from core.i18n import N_, gettext
+from core.i18n import gettext
 from core.models import ChannelIdentity, Order, OrderStatus
 from core.uow import UnitOfWork
-from inbox import conversations, threading
-from inbox.channel import (
-    BAD_ADDRESS,
-    Automatic,
-    Button,
-    Incoming,
-    IncomingFile,
-    Location,
-    Outgoing,
-    SharedContact,
-    ThreadHint,
+from inbox import conversations, held, threading
+from inbox.channel import BAD_ADDRESS, Incoming, without_nul
+from inbox.files.inbound import InboundFiles, Prefetched
+from inbox.filing import (
+    Arrival,
+    file_message,
+    incoming_from_json,
+    incoming_to_json,
+    order_side,
+    own_conversation,
 )
-from inbox.files.inbound import InboundFiles, Owner, Prefetched
 from inbox.group_commit import GroupCommit
-from inbox.models import (
-    Conversation,
-    ConversationKind,
-    DialogState,
-    Direction,
-    InboundEvent,
-    ThreadRef,
-)
-from inbox.outbox import enqueue
+from inbox.models import Conversation, Direction, InboundEvent, ThreadRef
 from inbox.people import identify, mark_unreachable
 from inbox.thread_hints import (
     NOT_THE_PARTY,
@@ -69,43 +59,12 @@ from inbox.thread_hints import (
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DialogHook", "Received", "Receiver", "incoming_from_json", "incoming_to_json"]
+
 # The dialog engine (flows issue) sees every event first; True means it consumed it.
 DialogHook = Callable[[AsyncSession, ChannelIdentity, Incoming], Awaitable[bool]]
 
-CHOOSE_ORDER_FLOW = "choose_order"
-ASK_WHICH_ORDER = N_("You have several orders in progress. Which one is your message about?")
 CLIENT_CLOSED = (OrderStatus.DRAFT, OrderStatus.CLOSED, OrderStatus.CANCELLED)
-
-
-def incoming_to_json(incoming: Incoming) -> dict[str, Any]:
-    # By hand rather than dataclasses.asdict, which deep-copies every value (the raw update
-    # included) on each inbound event.
-    data = {spec.name: getattr(incoming, spec.name) for spec in fields(incoming)}
-    data["files"] = [asdict(file) for file in incoming.files]
-    data["contact"] = asdict(incoming.contact) if incoming.contact else None
-    data["location"] = asdict(incoming.location) if incoming.location else None
-    data["thread"] = asdict(incoming.thread) if incoming.thread else None
-    return data
-
-
-def incoming_from_json(data: dict[str, Any]) -> Incoming:
-    return Incoming(
-        **{
-            **data,
-            "files": tuple(IncomingFile(**f) for f in data.get("files", ())),
-            "contact": SharedContact(**data["contact"]) if data.get("contact") else None,
-            "location": Location(**data["location"]) if data.get("location") else None,
-            "thread": _hint_from_json(data.get("thread")),
-            "automatic": Automatic(data["automatic"]) if data.get("automatic") else None,
-            "unreachable": tuple(data.get("unreachable", ())),
-        }
-    )
-
-
-def _hint_from_json(data: dict[str, Any] | None) -> ThreadHint | None:
-    if not data:
-        return None
-    return ThreadHint(**{**data, "references": tuple(data.get("references", ()))})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +74,6 @@ class Received:
 
     event_id: int
     message_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Arrival:
-    """An event on its way into a transaction, with the files fetched for it beforehand."""
-
-    incoming: Incoming
-    prefetched: Prefetched = field(default_factory=dict)
 
 
 class Receiver:
@@ -140,7 +91,7 @@ class Receiver:
         self._dialog = dialog
         # Without it, messages are filed without their files (tests of other things).
         self._files = files
-        self._group: GroupCommit[_Arrival, Received | None] = GroupCommit(
+        self._group: GroupCommit[Arrival, Received | None] = GroupCommit(
             self._receive_batch, self._receive_one, limit=batch_limit
         )
 
@@ -148,12 +99,13 @@ class Receiver:
         """Store and process one event; None when it was a duplicate. Events arriving at
         the same moment share a transaction (inbox/group_commit.py); one that fails is
         stored on its own with the error and its caller gets the exception."""
+        incoming = without_nul(incoming)
         prefetched: Prefetched = {}
         if self._files is not None and incoming.files:
             prefetched = await self._files.prefetch(incoming)
-        return await self._group.submit(_Arrival(incoming, prefetched))
+        return await self._group.submit(Arrival(incoming, prefetched))
 
-    async def _receive_batch(self, batch: list[_Arrival]) -> list[Received | None]:
+    async def _receive_batch(self, batch: list[Arrival]) -> list[Received | None]:
         async with UnitOfWork(self._sessions, self._publisher) as uow:
             results: list[Received | None] = []
             for arrival in batch:
@@ -167,7 +119,7 @@ class Receiver:
             await uow.commit()
             return results
 
-    async def _receive_one(self, arrival: _Arrival) -> Received | None:
+    async def _receive_one(self, arrival: Arrival) -> Received | None:
         incoming = arrival.incoming
         try:
             async with UnitOfWork(self._sessions, self._publisher) as uow:
@@ -188,6 +140,7 @@ class Receiver:
     async def store(self, incoming: Incoming) -> int | None:
         """Keep the raw event (what a webhook must do before answering 200); None when it
         was a duplicate."""
+        incoming = without_nul(incoming)
         async with UnitOfWork(self._sessions, self._publisher) as uow:
             event_id = await _insert_event(uow.session, incoming)
             if event_id is None:
@@ -221,12 +174,12 @@ class Receiver:
                 return None
             if event.processed_at is not None:
                 return Received(event.id, event.message_id)
-            arrival = _Arrival(incoming_from_json(event.payload))
+            arrival = Arrival(incoming_from_json(event.payload))
             received = await self._finish(uow.session, event.id, arrival)
             await uow.commit()
             return received
 
-    async def _finish(self, session: AsyncSession, event_id: int, arrival: _Arrival) -> Received:
+    async def _finish(self, session: AsyncSession, event_id: int, arrival: Arrival) -> Received:
         message_id = await self._handle(session, event_id, arrival)
         received = Received(event_id, message_id)
         # Core on the connection, not the unit of work: the recovery path holds the row as
@@ -259,7 +212,7 @@ class Receiver:
             done += 1
         return done
 
-    async def _handle(self, session: AsyncSession, event_id: int, arrival: _Arrival) -> int | None:
+    async def _handle(self, session: AsyncSession, event_id: int, arrival: Arrival) -> int | None:
         """The id of the message the event was filed as, if it was."""
         incoming = arrival.incoming
         if incoming.thread is not None:
@@ -272,22 +225,19 @@ class Receiver:
             return None  # staff writing to the bot: managers answer in the panel
         if incoming.thread is not None or incoming.automatic is not None:
             return await self._file_hinted(session, identity, arrival)
-        chosen = threading.parse_choice(incoming.button)
-        if chosen is not None:
-            await self._file_held(session, identity, chosen)
-            return None
         decision = threading.decide(
             await _replied_conversation(session, identity, incoming),
             await _active_orders(session, identity),
         )
         if isinstance(decision, threading.AskWhich):
-            await _hold_and_ask(session, identity, event_id, decision.order_ids)
+            # "Which order?" is a flow of the dialog engine from here on (inbox/held.py).
+            await held.start(session, identity, event_id, decision.order_ids)
             return None
         conversation = await _destination(session, identity, decision)
         return await self._file(session, conversation, identity, arrival)
 
     async def _file_hinted(
-        self, session: AsyncSession, identity: ChannelIdentity, arrival: _Arrival
+        self, session: AsyncSession, identity: ChannelIdentity, arrival: Arrival
     ) -> int:
         """Threading by the channel's hints (e-mail, ARCHITECTURE §4), else the sender's
         lead. A sender who is not the party of the order it lands in is flagged for the
@@ -316,52 +266,13 @@ class Receiver:
         session: AsyncSession,
         conversation: Conversation,
         identity: ChannelIdentity,
-        arrival: _Arrival,
+        arrival: Arrival,
         direction: Direction = Direction.IN,
         text: str | None = None,
     ) -> int:
-        """The message (its id) with its files; a note after it for each file that did not
-        come."""
-        incoming = arrival.incoming
-        attached = None
-        if self._files is not None and incoming.files:
-            owner = Owner(conversation.order_id, identity.client_id, identity.executor_id)
-            attached = await self._files.attach(session, incoming, arrival.prefetched, owner=owner)
-        message_id = await conversations.insert_message(
-            session,
-            conversation,
-            direction,
-            (incoming.text or "") if text is None else text,
-            channel=incoming.channel,
-            identity_id=identity.id,
-            author_client_id=identity.client_id,
-            author_executor_id=identity.executor_id,
-            external_id=incoming.message_id,
-            html=incoming.html,
-            files=attached.files if attached else None,
+        return await file_message(
+            session, self._files, conversation, identity, arrival, direction, text
         )
-        for note in attached.notes if attached else ():
-            await conversations.insert_message(session, conversation, Direction.SYSTEM, note)
-        return message_id
-
-    async def _file_held(
-        self, session: AsyncSession, identity: ChannelIdentity, order_id: int
-    ) -> None:
-        """File the messages held while the sender was asked which order they are about.
-        Their files were not fetched ahead (they were not filed then): `attach` fetches."""
-        state = await session.get(DialogState, identity.id)
-        if state is None or state.flow != CHOOSE_ORDER_FLOW:
-            return  # a stale button: nothing is waiting
-        if order_id not in state.data.get("orders", []):
-            return  # not one of the orders offered to this person
-        conversation = await _order_side(session, identity, order_id)
-        for event_id in state.data.get("held", []):
-            event = await session.get(InboundEvent, event_id)
-            if event is None:
-                continue
-            held = _Arrival(incoming_from_json(event.payload))
-            event.message_id = await self._file(session, conversation, identity, held)
-        await session.delete(state)
 
 
 async def _replied_conversation(
@@ -427,55 +338,8 @@ async def _destination(
         assert found is not None
         return found
     if isinstance(decision, threading.ToOrder):
-        return await _order_side(session, identity, decision.order_id)
-    if identity.executor_id is not None:
-        return await conversations.application_conversation(session, identity.executor_id)
-    assert identity.client_id is not None
-    return await conversations.lead_conversation(session, identity.client_id)
-
-
-async def _order_side(
-    session: AsyncSession, identity: ChannelIdentity, order_id: int
-) -> Conversation:
-    order = await session.get(Order, order_id)
-    assert order is not None
-    side = ConversationKind.EXECUTOR if identity.executor_id else ConversationKind.CLIENT
-    return await conversations.order_thread(session, order, side)
-
-
-async def _hold_and_ask(
-    session: AsyncSession,
-    identity: ChannelIdentity,
-    event_id: int,
-    order_ids: tuple[int, ...],
-) -> None:
-    """Keep the message aside and ask which order it is about; `_file_held` files it."""
-    state = await session.get(DialogState, identity.id)
-    if state is None or state.flow != CHOOSE_ORDER_FLOW:
-        state = state or DialogState(identity_id=identity.id)
-        state.flow, state.step, state.data = CHOOSE_ORDER_FLOW, "ask", {"held": []}
-        session.add(state)
-    state.data = {"held": [*state.data.get("held", []), event_id], "orders": list(order_ids)}
-    orders = (await session.scalars(select(Order).where(Order.id.in_(order_ids)))).all()
-    buttons = tuple(
-        (
-            Button(
-                f"№{order.number} {order.title}".strip()[:60],
-                payload=threading.choice_payload(order.id),
-            ),
-        )
-        for order in sorted(orders, key=lambda o: -o.id)
-    )
-    await enqueue(
-        session,
-        identity,
-        Outgoing(
-            channel=identity.channel,
-            chat_id=identity.chat_id or identity.external_id,
-            text=gettext(ASK_WHICH_ORDER, identity.locale),
-            buttons=buttons,
-        ),
-    )
+        return await order_side(session, identity, decision.order_id)
+    return await own_conversation(session, identity)
 
 
 async def _insert_event(session: AsyncSession, incoming: Incoming) -> int | None:

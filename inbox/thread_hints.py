@@ -14,6 +14,7 @@ from core.models import ChannelIdentity, Client, Executor, Order
 from inbox.channel import Automatic, Incoming
 from inbox.conversations import order_thread
 from inbox.models import Conversation, ConversationKind, Message, ThreadRef
+from inbox.people import insert_identity
 
 NOT_THE_PARTY = N_(
     "{sender} is not this order's client or executor: check before answering or relaying."
@@ -67,14 +68,12 @@ async def adopt_known_sender(session: AsyncSession, incoming: Incoming) -> None:
     owner = await _owner_of(session, address)
     if owner is None:
         return
-    session.add(
-        ChannelIdentity(
-            channel=incoming.channel, external_id=incoming.sender_id,
-            chat_id=incoming.chat_id or incoming.sender_id, display_name=incoming.sender_name,
-            email=address, **owner,
-        )
+    # Insert-or-get, as every first contact (two mails of one sender at once).
+    await insert_identity(
+        session, channel=incoming.channel, external_id=incoming.sender_id,
+        chat_id=incoming.chat_id or incoming.sender_id, display_name=incoming.sender_name,
+        email=address, **owner,
     )  # fmt: skip
-    await session.flush()
 
 
 async def _owner_of(session: AsyncSession, address: str) -> dict[str, int] | None:

@@ -58,6 +58,29 @@ async def eventually(
         raise AssertionError(f"waited {seconds:g} s in vain for {described}") from None
 
 
+async def progressing(
+    count: Callable[[], Awaitable[int | None]],
+    target: int,
+    what: str,
+    *,
+    stall: float = WAIT,
+) -> None:
+    """Wait until `count()` reaches `target`, for as long as it keeps growing: fail only
+    when it has not moved for `stall` seconds. A batch of work on a loaded machine (the
+    e-mail corpus through a real IMAP server) takes what it takes; a fixed deadline for the
+    whole batch failed there although every mail was on its way."""
+    seen, moved_at = -1, asyncio.get_running_loop().time()
+    while True:
+        now, done = asyncio.get_running_loop().time(), await count() or 0
+        if done >= target:
+            return
+        if done > seen:
+            seen, moved_at = done, now
+        elif now - moved_at > stall:
+            raise AssertionError(f"{what}: stuck at {done} of {target} for {stall:g} s")
+        await asyncio.sleep(POLL_INTERVAL)
+
+
 def kicked(fake: FakeTelegramAPI, user: TelegramUser) -> dict[str, Any]:
     """The my_chat_member update Telegram sends when `user` blocks the bot."""
     update = json.loads(KICKED.read_text(encoding="utf-8"))

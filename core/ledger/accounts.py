@@ -37,6 +37,7 @@ class Operation(enum.StrEnum):
     CASH_IN = "cash_in"
     CASH_OUT = "cash_out"
     SETTLE_GATEWAY = "settle_gateway"
+    MOVE_BALANCE = "move_balance"  # two cards of one person merged: free money follows
 
 
 class InsufficientFunds(Exception):

@@ -104,6 +104,23 @@ async def refund(
     return await post(session, Operation.REFUND, amount, currency, debit, credit, links)
 
 
+async def move_balance(
+    session: AsyncSession,
+    from_client_id: int,
+    to_client_id: int,
+    amount: int,
+    currency: str,
+    *,
+    recorded_by: int | None = None,
+    memo: str | None = None,
+) -> LedgerTransaction:
+    """Free balance of one client card goes to another: two cards of one person were merged
+    (inbox/merge.py). Not a payment and not a charge: the paid total does not change."""
+    links = Links(to_client_id, recorded_by=recorded_by, memo=memo)
+    debit, credit = client_account(from_client_id), client_account(to_client_id)
+    return await post(session, Operation.MOVE_BALANCE, amount, currency, debit, credit, links)
+
+
 async def accrue_executor(
     session: AsyncSession, order_id: int, executor_id: int, amount: int, currency: str
 ) -> LedgerTransaction:

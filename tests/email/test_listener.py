@@ -39,7 +39,7 @@ from tests.email.conftest import (
     run_listener,
 )
 from tests.mailservers import Dovecot
-from tests.telegram_helpers import eventually
+from tests.telegram_helpers import eventually, progressing
 
 CORPUS_FILES = corpus()
 
@@ -238,12 +238,13 @@ async def test_the_whole_corpus_through_dovecot_lands_in_real_time(
     try:
         await append(dovecot, *mails.values())
 
-        async def all_taken() -> bool:
+        async def taken() -> int | None:
             async with container.sessions() as session:
                 done = select(func.count()).where(InboundEvent.processed_at.is_not(None))
-                return await session.scalar(done) == len(expected_events)
+                return await session.scalar(done)
 
-        await eventually(all_taken, "every corpus mail taken", seconds=15)
+        # As long as mails keep being taken: the listener's pace depends on the machine.
+        await progressing(taken, len(expected_events), "the corpus mails taken")
     finally:
         stop.set()
         await task

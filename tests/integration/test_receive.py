@@ -22,6 +22,7 @@ from inbox.events import MessageCreated
 from inbox.models import (
     Conversation,
     ConversationKind,
+    DialogState,
     InboundEvent,
     Message,
     OutboxItem,
@@ -180,29 +181,29 @@ async def test_one_active_order_takes_the_message(
     assert (await _messages(sessions))[-1] == ("когда будет готово?", order.id)
 
 
-async def test_several_active_orders_ask_which_and_file_after_the_answer(
+async def test_several_active_orders_hold_the_messages_and_ask_which(
     receiver: Receiver, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
+    # The answer is a flow of the dialog engine: tests/flows/test_which_order.py.
     await receiver.receive(incoming(text="привет"))
     first, second = await _orders_for(sessions, await _client_of(sessions, "100"), 2)
 
-    await receiver.receive(incoming(text="поменяйте тему"))
-    await receiver.receive(incoming(text="и объём 40 страниц"))
+    held_first = await receiver.receive(incoming(text="поменяйте тему"))
+    held_second = await receiver.receive(incoming(text="и объём 40 страниц"))
     assert len(await _messages(sessions)) == 1  # both held
     async with sessions() as session:
         questions = list(await session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+        state = await session.scalar(select(DialogState))
     question = outgoing_from_json(questions[-1].payload)
     payloads = [row[0].payload for row in question.buttons]
     assert payloads == [choice_payload(second.id), choice_payload(first.id)]
     assert question.text == "У вас несколько заказов в работе. К какому из них ваше сообщение?"
-
-    await receiver.receive(incoming(text=None, button="thread:order:999999"))  # not offered
-    assert len(await _messages(sessions)) == 1
-    await receiver.receive(incoming(text=None, button=choice_payload(first.id)))
-    assert (await _messages(sessions))[1:] == [
-        ("поменяйте тему", first.id),
-        ("и объём 40 страниц", first.id),
-    ]
+    assert held_first is not None and held_second is not None
+    assert state is not None and state.flow == "choose_order"
+    assert state.data == {
+        "held": [held_first.event_id, held_second.event_id],
+        "orders": [second.id, first.id],
+    }
 
 
 async def test_a_reply_to_our_message_goes_to_its_thread_despite_several_orders(
@@ -322,3 +323,22 @@ async def test_recovery_skips_an_event_that_fails_again_and_gives_up_after_max_a
         poison = await session.scalar(select(InboundEvent).where(InboundEvent.error.is_not(None)))
     assert poison is not None and (poison.attempts, poison.processed_at) == (3, None)
     assert await _messages(sessions) == [("после сбоя", 0)]
+
+
+async def test_a_new_senders_simultaneous_first_messages_all_arrive_with_one_identity(
+    receiver: Receiver, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # A Telegram album: several updates of a sender we have never seen, at the same moment.
+    album = [incoming(sender="900", text=f"фото {i}") for i in range(6)]
+    results = await asyncio.gather(*(receiver.receive(e) for e in album), return_exceptions=True)
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert sorted(await _messages(sessions)) == sorted((f"фото {i}", 0) for i in range(6))
+    async with sessions() as session:
+        identities = list(await session.scalars(select(ChannelIdentity)))
+        clients = await session.scalar(select(func.count(Client.id)))
+        unprocessed = await session.scalar(
+            select(func.count(InboundEvent.id)).where(InboundEvent.processed_at.is_(None))
+        )
+    assert len(identities) == 1 and identities[0].client_id is not None
+    assert (clients, unprocessed) == (1, 0)

@@ -512,3 +512,63 @@ async def test_webhook_answers_500_when_receive_fails_so_telegram_retries(
         assert await fake.deliver(fake.updates.text(ANNA, "текст")) == 500
     finally:
         await server.close()
+
+
+async def _post(server: TestServer, body: bytes) -> int:
+    async with aiohttp.ClientSession() as client:
+        response = await client.post(
+            server.make_url("/telegram"),
+            data=body,
+            headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"},
+        )
+        return response.status
+
+
+@pytest.mark.parametrize("depth", [100_000, 5_000, 990])
+async def test_webhook_answers_400_to_deeply_nested_json(
+    webhook: tuple[TestServer, list[Incoming]], depth: int
+) -> None:
+    server, received = webhook
+    body = b'{"update_id": 1, "message": ' + b"[" * depth + b"]" * depth + b"}"
+    assert await _post(server, body) == 400
+    assert received == []
+
+
+async def test_webhook_body_limit_is_an_updates_size_not_a_files(
+    fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    received: list[Incoming] = []
+
+    async def receive(incoming: Incoming) -> None:
+        received.append(incoming)
+
+    # The panel's application takes uploads up to the file limit; the webhook must not.
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/telegram", telegram_webhook_handler(receive, SECRET, bot=bot))
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        update = fake.updates.text(ANNA, "я" * 100)
+        padded = json.dumps({**update, "padding": "x" * (2 * 1024 * 1024)}).encode()
+        assert await _post(server, padded) == 413
+        assert await _post(server, json.dumps(update).encode()) == 200
+    finally:
+        await server.close()
+    assert [incoming.text for incoming in received] == ["я" * 100]
+
+
+async def test_a_press_whose_receive_fails_is_answered_once_with_an_apology(
+    fake: FakeTelegramAPI, bot: Bot, channel: TelegramChannel
+) -> None:
+    sent = await channel.send(outgoing("Подтверждаете?", buttons=((Button("Да", payload="y"),),)))
+    press = fake.enqueue(fake.updates.callback(ANNA, "y", message_id=int(sent.external_id)))
+    receive = Recorder(fake, fail=lambda incoming, attempt: True)
+    polling = TelegramPolling(bot, receive, backoff=FAST, max_attempts=3)
+
+    await poll_until(polling, receive.progress, lambda: len(receive.calls) == 3)
+
+    answer = fake.callback_answers[press["callback_query"]["id"]]
+    assert (
+        answer["text"] == "Извините, кнопка сейчас не сработала. Попробуйте ещё раз через минуту."
+    )
+    assert len(fake.calls_of("answerCallbackQuery")) == 1

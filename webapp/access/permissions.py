@@ -27,6 +27,7 @@ class Permission(StrEnum):
     EXCHANGE = "exchange"  # the exchange board
     EXECUTORS = "executors"  # executors and applications: approve, reject, block
     CLIENTS = "clients"  # the client list and client cards
+    MERGE_CLIENTS = "merge_clients"  # merge two client cards of one person (moves money)
     SETTINGS = "settings"  # order kinds, money rules, templates, digest, channels
     STAFF = "staff"  # staff accounts
 

@@ -71,20 +71,22 @@ async def client_view(request: web.Request) -> web.StreamResponse:
     async with request.app[SERVICES].uow() as uow:
         # A manager restricted to their own work sees only their clients (the list's rule).
         restricted = staff.only_assigned_to
-        if restricted is not None and not await _assigned(uow.session, client_id, restricted):
+        if restricted is not None and not await assigned_client(uow.session, client_id, restricted):
             raise web.HTTPNotFound(text="No such client")
         card = await client_card(uow.session, client_id, viewer_id=staff.user_id, currency=CURRENCY)
         if card is None:
             raise web.HTTPNotFound(text="No such client")
         money = staff.can(Permission.READ_MONEY)
         discount = await client_discount_bp(uow.session, client_id, CURRENCY) if money else 0
+    merged = request.query.get("merged", "")
     return render_page(
         request, "panel/people/client.html", section="clients", card=card, discount=discount,
-        fmt=_fmt(request),
+        fmt=_fmt(request), merged=merged[:10] if merged.isdigit() else None,
     )  # fmt: skip
 
 
-async def _assigned(session: AsyncSession, client_id: int, user_id: int) -> bool:
+async def assigned_client(session: AsyncSession, client_id: int, user_id: int) -> bool:
+    """Whether a restricted manager may see the client: they manage them or an order."""
     has_order = exists().where(Order.client_id == Client.id, Order.manager_id == user_id)
     found = await session.scalar(
         select(Client.id).where(

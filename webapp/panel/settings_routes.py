@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from webapp.access.guard import PanelRoutes
 from webapp.panel.channels import add_channel_routes
+from webapp.panel.client_merge import add_client_merge_routes
 from webapp.panel.clients import add_client_routes
 from webapp.panel.executors import add_executor_routes
 from webapp.panel.settings import add_settings_routes
@@ -16,6 +17,7 @@ from webapp.panel.staff import add_staff_routes
 def add_people_and_settings_routes(panel: PanelRoutes) -> None:
     add_executor_routes(panel)
     add_client_routes(panel)
+    add_client_merge_routes(panel)
     add_settings_routes(panel)
     add_kind_routes(panel)
     add_notice_routes(panel)
