@@ -29,7 +29,8 @@ _PASSWORD_GROUP_LENGTH = 5
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 
 # The RFC 9106 low-memory profile (argon2id, t=3, m=64 MiB, p=4): argon2-cffi's default.
-_hasher = PasswordHasher()
+PRODUCTION_HASHER = PasswordHasher()
+_hasher = PRODUCTION_HASHER
 
 
 class StaffError(Exception):
@@ -68,6 +69,18 @@ class UnknownRoleError(StaffError):
 
 class LastOwnerError(StaffError):
     msgid = N_("This is the last active owner: make someone else an owner first")
+
+
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash and verify with `hasher` from now on; returns the one used before.
+
+    Only the test suite calls this (tests/conftest.py, with tiny argon2 parameters, so the
+    hundreds of staff accounts the tests make do not each cost a second of CPU); nothing in
+    the settings or the environment reaches it, so production always hashes with
+    PRODUCTION_HASHER. Hashes carry their own parameters: any hasher verifies any hash."""
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
 
 
 def hash_password(password: str) -> str:

@@ -5,6 +5,7 @@ is no session yet to hold one."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import secrets
 
@@ -36,8 +37,13 @@ from webapp.panel.render import panel_locale, render_page
 
 LOGIN_CSRF_COOKIE = "pult_login_csrf"
 HOME = "/inbox"
-# Verified against when the e-mail is unknown, so both answers take as long.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so both answers take as long. Made on
+    first use (not at import), so it has the parameters of the hasher in use."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def add_account_routes(app: web.Application, panel: PanelRoutes) -> None:
@@ -83,7 +89,10 @@ async def login(request: web.Request) -> web.StreamResponse:
             message = gettext("Too many failed attempts. Try again in 15 minutes.", locale)
             return _login_page(request, email_given, message, target, status=429)
         user = await session.scalar(sa.select(User).where(User.email == email))
-        stored_hash = user.password_hash if user is not None else _DUMMY_HASH
+        if user is not None:
+            stored_hash = user.password_hash
+        else:
+            stored_hash = await asyncio.to_thread(_dummy_hash)
         matches = await asyncio.to_thread(verify_password, stored_hash, password)
         if user is None or not matches or not user.is_active:
             await throttle.record_failure(session, email, address)
