@@ -83,6 +83,28 @@ async def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(
         assert response.headers["Location"] == "/inbox", evil
 
 
+async def test_a_next_hiding_a_second_slash_behind_a_tab_or_newline_stays_on_the_site(
+    panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    await add_staff(StaffRole.MANAGER, "anna@desk.example")
+    tricks = ("/\t/evil.example/phish", "/\n/evil.example/", "/\r\n/evil.example/",
+              " //evil.example/", "\x00//evil.example/", "/\t\\evil.example",
+              "\t/inbox?x=1")  # fmt: skip
+    locations = []
+    for trick in tricks:
+        async with open_panel() as browser:
+            form = await browser.client.get("/login")
+            response = await browser.client.post(
+                "/login",
+                data={"email": "anna@desk.example", "password": PASSWORD,
+                      "csrf_token": csrf_in(await form.text()), "next": trick},
+                allow_redirects=False,
+            )  # fmt: skip
+            locations.append(response.headers["Location"])
+
+    assert locations == ["/inbox"] * 6 + ["/inbox?x=1"]
+
+
 async def test_a_wrong_password_is_refused_in_russian_and_counted(
     panel: Panel, add_staff: AddStaff
 ) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import functools
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -173,11 +174,23 @@ async def change_language(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(safe_next(str(form.get("next", ""))))
 
 
+# What the WHATWG URL parser (browsers, and yarl for the Location header) drops before it
+# reads a URL: every TAB/LF/CR anywhere, C0 controls and spaces at either end.
+_URL_IGNORED = str.maketrans("", "", "\t\n\r")
+_URL_TRIMMED = "".join(chr(code) for code in range(0x21))
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never `//evil.example` or `https://...` (open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site: never `//evil.example` or `https://...` (open redirect).
+
+    Checked on the URL as a browser will read it: `/\t/evil.example` is `//evil.example`."""
+    cleaned = (target or "").translate(_URL_IGNORED).strip(_URL_TRIMMED)
+    if not cleaned.startswith("/") or cleaned.startswith("//") or "\\" in cleaned:
         return HOME
-    return target
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return HOME
+    return cleaned
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
