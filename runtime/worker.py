@@ -21,6 +21,7 @@ from core.db import utcnow
 from core.models import Setting
 from inbox.bus import OUTBOX_WAKE
 from inbox.dispatcher import Dispatcher
+from webapp.access.sessions import sweep_expired
 
 if TYPE_CHECKING:
     from runtime.bootstrap import Container
@@ -33,6 +34,7 @@ RESTART_DELAY_FIRST = 1.0
 RESTART_DELAY_MAX = 60.0
 INBOUND_RETRY_INTERVAL = 60.0
 MAX_INBOUND_ATTEMPTS = 5
+SESSION_SWEEP_INTERVAL = 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,16 @@ async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:
             log.info("processed %d inbound events on a later attempt", retried)
 
 
+async def sweep_sessions(container: Container, stop: asyncio.Event) -> None:
+    """Delete expired staff sessions at start and then hourly (nothing else ever would)."""
+    while not stop.is_set():
+        async with container.sessions.begin() as session:
+            swept = await sweep_expired(session)
+        if swept:
+            log.info("deleted %d expired staff sessions", swept)
+        await sleep_unless_stopped(stop, SESSION_SWEEP_INTERVAL)
+
+
 async def telegram_polling(container: Container, stop: asyncio.Event) -> None:
     """Bring Telegram updates in by long polling (no PULT_PUBLIC_URL, so no webhook). One
     poller per bot: Telegram answers a second one with 409 Conflict (retried, logged)."""
@@ -102,6 +114,7 @@ JOBS: dict[str, Job] = {
     "heartbeat": heartbeat,
     "outbox": outbox,
     "inbound_recovery": inbound_recovery,
+    "sweep_sessions": sweep_sessions,
     "telegram_polling": telegram_polling,
     "email_listener": email_listener,
 }

@@ -135,10 +135,14 @@ def ends_session(payload: dict[str, object], staff: Staff) -> bool:
     )
 
 
-async def sweep_expired(session: AsyncSession, now: datetime | None = None) -> None:
-    await session.execute(
+async def sweep_expired(session: AsyncSession, now: datetime | None = None) -> int:
+    """Delete sessions past their expiry (the worker's `sweep_sessions` job calls this);
+    returns how many. An expired session is refused anyway: this only keeps the table, and
+    the addresses and browsers it records, from growing for ever."""
+    result = await session.execute(
         sa.delete(StaffSession).where(StaffSession.expires_at <= (now or utcnow()))
     )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def _restriction(session: AsyncSession, user: User) -> int | None:
