@@ -87,8 +87,12 @@ async def test_raw_values_by_prefix_and_reset(session: AsyncSession) -> None:
 
 
 async def test_the_last_active_owner_stays_an_owner(session: AsyncSession) -> None:
-    owner, _ = await create_user(session, "o@example.com", "Owner", StaffRole.OWNER, "x" * 12)
-    manager, _ = await create_user(session, "m@example.com", "Manager", "manager", "x" * 12)
+    owner, _ = await create_user(
+        session, "o@example.com", "Owner", StaffRole.OWNER, "owner-password-1"
+    )
+    manager, _ = await create_user(
+        session, "m@example.com", "Manager", "manager", "manager-password-1"
+    )
 
     with pytest.raises(LastOwnerError):
         await deactivate_user(session, owner)

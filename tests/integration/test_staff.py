@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.models import StaffRole, User
 from core.staff import (
     PRODUCTION_HASHER,
+    CommonPasswordError,
     DuplicateEmailError,
     EmptyNameError,
     InvalidEmailError,
@@ -84,6 +85,7 @@ async def test_a_duplicate_email_is_refused_whatever_its_case(session: AsyncSess
         ("ok@example.com", "   ", "manager", None, EmptyNameError),
         ("ok@example.com", "Name", "admin", None, UnknownRoleError),
         ("ok@example.com", "Name", "manager", "short", WeakPasswordError),
+        ("ok@example.com", "Name", "manager", "1234567890", CommonPasswordError),
     ],
 )
 async def test_bad_account_data_is_refused_with_a_clear_error(

@@ -255,6 +255,36 @@ async def test_a_temporary_password_must_be_changed_before_anything_else(
     assert "временным паролем" in page
 
 
+async def test_the_forced_change_refuses_the_temporary_and_common_passwords_then_opens_the_inbox(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    await add_staff(StaffRole.OWNER, "owner@desk.example", temporary=True)
+    await panel.sign_in("owner@desk.example")
+    forced_page = await (await panel.client.get("/account/password")).text()
+
+    same = await panel.post(
+        "/account/password", {"current": PASSWORD, "new": PASSWORD, "repeat": PASSWORD}
+    )
+    common = await panel.post(
+        "/account/password", {"current": PASSWORD, "new": "1234567890", "repeat": "1234567890"}
+    )
+    run = await panel.post(
+        "/account/password", {"current": PASSWORD, "new": "a" * 12, "repeat": "a" * 12}
+    )
+    done = await panel.post(
+        "/account/password",
+        {"current": PASSWORD, "new": "my-own-secret-42", "repeat": "my-own-secret-42"},
+    )
+    inbox = await panel.client.get("/inbox", allow_redirects=False)
+
+    assert "data-live" not in forced_page  # no socket the guard would refuse
+    assert same.status == 400 and "должен отличаться от текущего" in await same.text()
+    assert common.status == 400 and "подбирают первым делом" in await common.text()
+    assert run.status == 400 and "подбирают первым делом" in await run.text()
+    assert (done.status, done.headers["Location"]) == (303, "/inbox")
+    assert inbox.status == 200 and 'data-live="/ws"' in await inbox.text()
+
+
 async def test_a_deactivated_user_is_signed_out(panel: Panel, add_staff: AddStaff) -> None:
     user_id = await add_staff(StaffRole.MANAGER, "anna@desk.example")
     await panel.sign_in("anna@desk.example")

@@ -16,8 +16,9 @@ from aiohttp import web
 from core.i18n import SUPPORTED_LOCALES, gettext
 from core.models import User
 from core.staff import (
-    MIN_PASSWORD_LENGTH,
     InvalidEmailError,
+    StaffError,
+    check_new_password,
     hash_password,
     normalize_email,
     password_needs_rehash,
@@ -136,12 +137,10 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     current = str(form.get("current", ""))
     new = str(form.get("new", ""))
     errors: list[str] = []
-    if len(new) < MIN_PASSWORD_LENGTH:
-        errors.append(
-            gettext("The password must be at least {minimum} characters long", locale).format(
-                minimum=MIN_PASSWORD_LENGTH
-            )
-        )
+    try:
+        check_new_password(new, current=current)
+    except StaffError as error:
+        errors.append(error.localized(locale))
     if new != str(form.get("repeat", "")):
         errors.append(gettext("The two new passwords differ.", locale))
     async with request.app[SERVICES].uow() as uow:
@@ -159,6 +158,9 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         await uow.commit()
     ended = {"user_id": staff.user_id, "keep_session_id": staff.session_id}
     await request.app[SERVICES].bus.publish(SESSIONS_ENDED, ended)
+    if staff.must_change_password:
+        # The forced change was all that stood between this person and their work.
+        raise web.HTTPSeeOther(HOME)
     return render_page(request, "panel/password.html", errors=[], done=True)
 
 
