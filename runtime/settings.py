@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import re
@@ -42,6 +43,12 @@ _TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 WEBHOOK_SECRET_PURPOSE = b"pult telegram webhook secret"
 EMAIL_SECRET_PURPOSE = b"pult e-mail reply address tokens"
+DEVICE_COOKIE_PURPOSE = b"pult staff device cookies"
+# Pult listens on loopback by default, so what connects from there is the local reverse
+# proxy (deploy/nginx.conf): its X-Forwarded-For is believed, no one else's.
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PAYMENTS = ("manual", "fake")
 
@@ -77,6 +84,8 @@ class Settings:
     payments: str = "manual"
     # The e-mail channel (PULT_EMAIL_*); None: e-mail is off.
     email: EmailSettings | None = None
+    # Reverse proxies whose X-Forwarded-For names the client (PULT_TRUSTED_PROXIES).
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def telegram_mode(self) -> TelegramMode:
@@ -102,6 +111,11 @@ class Settings:
         if self.email is not None and self.email.secret:
             return self.email.secret.encode()
         return hmac.new(self.secret_key.encode(), EMAIL_SECRET_PURPOSE, hashlib.sha256).digest()
+
+    @property
+    def device_cookie_key(self) -> bytes:
+        """The key that signs the panel's device cookies (browsers that signed in before)."""
+        return hmac.new(self.secret_key.encode(), DEVICE_COOKIE_PURPOSE, hashlib.sha256).digest()
 
     @property
     def max_file_size(self) -> int:
@@ -137,6 +151,7 @@ class Settings:
             ("PULT_MAX_FILE_MB", str(self.max_file_mb)),
             ("PULT_TELEGRAM_TOKEN", "set" if self.telegram_token else "-"),
             ("PULT_PAYMENTS", self.payments),
+            ("PULT_TRUSTED_PROXIES", ",".join(map(str, self.trusted_proxies)) or "-"),
             ("PULT_TELEGRAM_API_BASE", self.telegram_api_base or "-"),
             (
                 "PULT_TELEGRAM_WEBHOOK_SECRET",
@@ -170,6 +185,9 @@ def load_settings(
     log_level = _choice("PULT_LOG_LEVEL", env.get("PULT_LOG_LEVEL", "INFO").upper(), LOG_LEVELS)
     payments = _choice("PULT_PAYMENTS", env.get("PULT_PAYMENTS", "manual").lower(), PAYMENTS)
     max_file_mb = _max_file_mb(env.get("PULT_MAX_FILE_MB", str(DEFAULT_MAX_FILE_MB)))
+    trusted_proxies = _networks(
+        "PULT_TRUSTED_PROXIES", env.get("PULT_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)
+    )
     telegram_token = _optional(env, "PULT_TELEGRAM_TOKEN", _telegram_token)
     telegram_api_base = _optional(env, "PULT_TELEGRAM_API_BASE", _telegram_api_base)
     webhook_secret = _optional(env, "PULT_TELEGRAM_WEBHOOK_SECRET", _webhook_secret)
@@ -201,6 +219,7 @@ def load_settings(
         telegram_webhook_secret=webhook_secret,
         payments=payments,
         email=email,
+        trusted_proxies=trusted_proxies,
     )
 
 
@@ -382,6 +401,21 @@ def _timezone(value: str) -> str:
             f"PULT_TIMEZONE: expected an IANA time zone such as Europe/Moscow, got {value!r}"
         ) from None
     return value
+
+
+def _networks(name: str, value: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or networks (`10.0.0.0/8`); "none" trusts no proxy."""
+    if value.lower() == "none":
+        return ()
+    networks = []
+    for part in value.split(","):
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {part.strip()!r} is not an IP address or network (like 10.0.0.0/8)"
+            ) from None
+    return tuple(networks)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

@@ -156,6 +156,52 @@ async def test_one_address_guessing_many_accounts_is_stopped(
     assert response.status == 429
 
 
+async def test_strangers_failing_behind_the_proxy_do_not_lock_out_the_owner(
+    open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    # The test client connects from 127.0.0.1, a trusted proxy by default, as nginx would.
+    await add_staff(StaffRole.OWNER, "owner@desk.example")
+    async with open_panel() as stranger, open_panel() as owner:
+        stranger.client.session.headers["X-Forwarded-For"] = "203.0.113.9"
+        owner.client.session.headers["X-Forwarded-For"] = "198.51.100.7"
+        for n in range(throttle.MAX_PER_ADDRESS):
+            await stranger.sign_in(f"made-up-{n}@desk.example", "whatever-it-is")
+        blocked = await stranger.sign_in("owner@desk.example", PASSWORD)
+        response = await owner.sign_in("owner@desk.example", PASSWORD)
+
+    assert blocked.status == 429  # the stranger's own address is throttled
+    assert response.status == 303
+    async with owner.container.uow() as uow:
+        addresses = set(await uow.session.scalars(sa.select(LoginFailure.address)))
+        session_addresses = list(await uow.session.scalars(sa.select(StaffSession.address)))
+    assert addresses == {"203.0.113.9"}
+    assert session_addresses == ["198.51.100.7"]
+
+
+async def test_a_browser_that_signed_in_before_gets_in_while_the_account_is_under_attack(
+    open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    await add_staff(StaffRole.OWNER, "owner@desk.example")
+    async with open_panel() as office, open_panel() as attacker, open_panel() as new_laptop:
+        assert (await office.sign_in("owner@desk.example")).status == 303
+        await office.post("/logout")
+        for n in range(throttle.MAX_PER_ACCOUNT * 2):
+            await attacker.sign_in("owner@desk.example", f"guess-number-{n}")
+
+        from_office = await office.sign_in("owner@desk.example", PASSWORD)
+        from_elsewhere = await new_laptop.sign_in("owner@desk.example", PASSWORD)
+        await office.post("/logout")
+        office_typos = [
+            (await office.sign_in("owner@desk.example", f"typo-number-{n}")).status
+            for n in range(throttle.MAX_PER_DEVICE + 1)
+        ]
+
+    assert from_office.status == 303
+    assert from_elsewhere.status == 429  # a browser without the cookie: the account lock holds
+    # The office browser's own failures still lock that browser.
+    assert office_typos == [401] * throttle.MAX_PER_DEVICE + [429]
+
+
 async def test_a_sign_in_posted_without_the_form_token_is_refused(
     panel: Panel, add_staff: AddStaff
 ) -> None:

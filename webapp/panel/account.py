@@ -24,7 +24,8 @@ from core.staff import (
     password_needs_rehash,
     verify_password,
 )
-from webapp.access import throttle
+from webapp.access import devices, throttle
+from webapp.access.addresses import client_address
 from webapp.access.guard import CSRF_FIELD, SESSION_COOKIE, PanelRoutes, current_staff
 from webapp.access.permissions import Permission
 from webapp.access.sessions import (
@@ -80,37 +81,41 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not cookie_token or not hmac.compare_digest(cookie_token.encode(), form_token.encode()):
         message = gettext("The form has expired; try again.", locale)
         return _login_page(request, email_given, message, target, status=400)
-    address = request.remote or "unknown"
+    address = client_address(request)
     try:
         email = normalize_email(email_given)
     except InvalidEmailError:
         email = email_given.lower()
     async with request.app[SERVICES].uow() as uow:
         session = uow.session
-        if await throttle.is_throttled(session, email, address):
+        user = await session.scalar(sa.select(User).where(User.email == email))
+        # A browser that signed in to this account before is throttled on its own failures.
+        device = devices.device_of(request, user.id) if user is not None else None
+        if await throttle.is_throttled(session, email, address, device=device):
             message = gettext("Too many failed attempts. Try again in 15 minutes.", locale)
             return _login_page(request, email_given, message, target, status=429)
-        user = await session.scalar(sa.select(User).where(User.email == email))
         if user is not None:
             stored_hash = user.password_hash
         else:
             stored_hash = await asyncio.to_thread(_dummy_hash)
         matches = await asyncio.to_thread(verify_password, stored_hash, password)
         if user is None or not matches or not user.is_active:
-            await throttle.record_failure(session, email, address)
+            await throttle.record_failure(session, email, address, device=device)
             await uow.commit()
             message = gettext("Wrong e-mail or password.", locale)
             return _login_page(request, email_given, message, target, status=401)
         if password_needs_rehash(user.password_hash):
             user.password_hash = await asyncio.to_thread(hash_password, password)
-        await throttle.forget_failures(session, email)
+        await throttle.forget_failures(session, email, device=device)
         token = await start_session(
             session, user, address=address, user_agent=request.headers.get("User-Agent")
         )
         must_change = user.must_change_password
+        user_id = user.id
         await uow.commit()
     response = web.HTTPSeeOther("/account/password" if must_change else target)
     set_session_cookie(request, response, token)
+    devices.give_device_cookie(request, response, user_id, secure=_is_https(request))
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
 
