@@ -11,14 +11,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import utcnow
-from core.models import Setting
+from core.models import WorkerHeartbeat
 from inbox.bus import OUTBOX_WAKE
 from inbox.dispatcher import Dispatcher
 from webapp.access.sessions import sweep_expired
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 Job = Callable[["Container", asyncio.Event], Awaitable[None]]
 
-HEARTBEAT_KEY = "worker.heartbeat"
+HEARTBEAT_NAME = "worker"
 HEARTBEAT_INTERVAL = 30.0
 RESTART_DELAY_FIRST = 1.0
 RESTART_DELAY_MAX = 60.0
@@ -177,21 +177,18 @@ async def write_heartbeat(
 ) -> None:
     moment = now or utcnow()
     async with sessions.begin() as session:
-        await _upsert_setting(session, HEARTBEAT_KEY, moment.isoformat(), moment)
+        # INSERT .. ON CONFLICT: two workers starting together must not collide on the row.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(WorkerHeartbeat).values(name=HEARTBEAT_NAME, beat_at=moment)
+        statement = statement.on_conflict_do_update(
+            index_elements=[WorkerHeartbeat.name], set_={"beat_at": moment}
+        )
+        await session.execute(statement)
 
 
 async def read_heartbeat(sessions: async_sessionmaker[AsyncSession]) -> datetime | None:
     async with sessions() as session:
-        value = await session.scalar(sa.select(Setting.value).where(Setting.key == HEARTBEAT_KEY))
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-async def _upsert_setting(session: AsyncSession, key: str, value: Any, now: datetime) -> None:
-    # INSERT .. ON CONFLICT: two workers starting together must not collide on the key.
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Setting).values(key=key, value=value, updated_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Setting.key], set_={"value": value, "updated_at": now}
-    )
-    await session.execute(statement)
+        return await session.scalar(
+            sa.select(WorkerHeartbeat.beat_at).where(WorkerHeartbeat.name == HEARTBEAT_NAME)
+        )
