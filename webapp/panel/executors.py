@@ -78,7 +78,11 @@ async def _card_page(
     reason: str = "", status: int = 200,
 ) -> web.Response:  # fmt: skip
     async with request.app[SERVICES].uow() as uow:
-        card = await executor_card(uow.session, int(request.match_info["id"]))
+        card = await executor_card(
+            uow.session,
+            int(request.match_info["id"]),
+            only_assigned_to=request[STAFF].only_assigned_to,
+        )
     if card is None:
         raise web.HTTPNotFound(text="No such executor")
     message = DONE.get(done or "")

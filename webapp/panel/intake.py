@@ -40,6 +40,7 @@ from webapp.panel.order_fields import (
 from webapp.panel.order_perform import number, text_of
 from webapp.panel.render import panel_locale, render_page
 from webapp.queries import client_quick_search
+from webapp.queries.visibility import client_visible
 from webapp.templating import render
 
 PICK_CLIENT = N_("Choose a client from the list or fill in a new client's name.")
@@ -82,7 +83,8 @@ async def intake_form(request: web.Request) -> web.StreamResponse:
         locale = panel_locale(request)
         form = await blank_form(uow.session, chosen, locale) if chosen else FieldsForm([])
         intake = Intake(chosen, form, client_id=number(request.query.get("client")))
-        await _check_client(uow.session, intake, locale)  # a link from a client's card
+        # A link from a client's card.
+        await _check_client(uow.session, intake, locale, request[STAFF].only_assigned_to)
         intake.errors.clear()
         return _page(request, kinds, intake)
 
@@ -105,7 +107,13 @@ async def client_hits(request: web.Request) -> web.StreamResponse:
     """Clients whose name starts with, or whose phone contains, what is typed so far."""
     text = request.query.get("client_q", "").strip()[:100]
     async with request.app[SERVICES].uow() as uow:
-        hits = await client_quick_search(uow.session, text, limit=8) if text else []
+        hits = (
+            await client_quick_search(
+                uow.session, text, limit=8, only_assigned_to=request[STAFF].only_assigned_to
+            )
+            if text
+            else []
+        )
     return render(
         request, "panel/orders/_client_hits.html", panel_locale(request), hits=hits, text=text,
         chosen=None,
@@ -121,7 +129,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         session = uow.session
         kinds = await _kinds(session)
         kind = _kind_by_id(kinds, number(posted.get("kind")))
-        intake = await _read(session, kind, posted, locale, services.tz)
+        intake = await _read(session, kind, posted, locale, services.tz, staff.only_assigned_to)
         if intake.errors or not intake.form.valid:
             return _page(request, kinds, intake, status=422)
         assert kind is not None
@@ -143,8 +151,9 @@ async def create(request: web.Request) -> web.StreamResponse:
 
 
 async def _read(
-    session: AsyncSession, kind: OrderKind | None, posted: MultiMapping[Any], locale: str, tz: Any
-) -> Intake:
+    session: AsyncSession, kind: OrderKind | None, posted: MultiMapping[Any], locale: str, tz: Any,
+    only_assigned_to: int | None,
+) -> Intake:  # fmt: skip
     now = utcnow()
     if kind is None:
         intake = Intake(None, FieldsForm([]))
@@ -158,7 +167,7 @@ async def _read(
     intake.new_email = text_of(posted, "new_email", 254)
     intake.deadline = text_of(posted, "deadline", 40)
     intake.comment = text_of(posted, "comment")
-    await _check_client(session, intake, locale)
+    await _check_client(session, intake, locale, only_assigned_to)
     if kind is not None and _needs_deadline(kind) and intake.deadline:
         try:
             intake.deadline = parse_answer(
@@ -169,9 +178,14 @@ async def _read(
     return intake
 
 
-async def _check_client(session: AsyncSession, intake: Intake, locale: str) -> None:
+async def _check_client(
+    session: AsyncSession, intake: Intake, locale: str, only_assigned_to: int | None
+) -> None:
     if intake.client_id is not None:
-        client = await session.get(Client, intake.client_id)
+        # Another manager's client is "no such client" to a restricted manager.
+        client = await session.scalar(
+            select(Client).where(Client.id == intake.client_id, client_visible(only_assigned_to))
+        )
         if client is None:
             intake.client_id = None
         else:

@@ -12,7 +12,8 @@ are keyset-paged on (last activity, id): pass the page's `next_cursor` as `befor
 The assigned manager of a conversation is its order's manager, else the conversation's,
 else the client's responsible manager (`assigned_manager`). `only_assigned_to` (managers
 whom a setting restricts to their own work) keeps the conversations assigned to that user or
-to nobody yet (`visible_to`, the panel's rule); "assigned to me" is only the viewer's."""
+to nobody yet (`webapp/queries/visibility.py`, the panel's one rule); "assigned to me" is
+only the viewer's."""
 
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ from sqlalchemy.orm import aliased
 from core.db import UTCDateTime
 from core.models import Client, Executor, Order, OrderStatus, User
 from inbox.models import Conversation, ConversationKind, Direction, Message, ReadMarker
+from webapp.queries.visibility import (
+    assigned_manager,
+    assigned_to,
+    conversation_visible,
+    with_context,
+)
 
 PREVIEW_CHARS = 120
 _Query = TypeVar("_Query", bound=Select)
@@ -112,42 +119,6 @@ class InboxPage:
     next_cursor: InboxCursor | None  # None on the last page
 
 
-def assigned_manager() -> ColumnElement[int | None]:
-    """The user a conversation is assigned to (needs Order and Client outer-joined)."""
-    return func.coalesce(Order.manager_id, Conversation.manager_id, Client.manager_id)
-
-
-def assigned_to(user_id: int) -> ColumnElement[bool]:
-    """`assigned_manager() == user_id`, spelled out column by column: PostgreSQL estimates
-    each column from its statistics (it guesses 0.5 % for a COALESCE and then plans a
-    parallel scan whose start-up costs more than the whole query)."""
-    return or_(
-        Order.manager_id == user_id,
-        and_(
-            Order.manager_id.is_(None),
-            or_(
-                Conversation.manager_id == user_id,
-                and_(Conversation.manager_id.is_(None), Client.manager_id == user_id),
-            ),
-        ),
-    )
-
-
-def visible_to(user_id: int) -> ColumnElement[bool]:
-    """What a restricted manager sees: assigned to them, or to nobody yet."""
-    nobody = and_(
-        Order.manager_id.is_(None), Conversation.manager_id.is_(None), Client.manager_id.is_(None)
-    )
-    return or_(assigned_to(user_id), nobody)
-
-
-def with_context(query: _Query) -> _Query:
-    """Outer-join the conversation's order and client (for filters on them)."""
-    return query.outerjoin(Order, Order.id == Conversation.order_id).outerjoin(
-        Client, Client.id == Conversation.client_id
-    )
-
-
 def listed_kinds(kinds: Sequence[ConversationKind] = ()) -> ColumnElement[bool]:
     if kinds:
         return Conversation.kind.in_(kinds)
@@ -186,7 +157,7 @@ async def inbox_page(
 def _conditions(filters: InboxFilters, viewer_id: int) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.only_assigned_to is not None:
-        conditions.append(visible_to(filters.only_assigned_to))
+        conditions.append(conversation_visible(filters.only_assigned_to))
     if filters.assigned_to_me:
         conditions.append(assigned_to(viewer_id))
     if filters.statuses:
