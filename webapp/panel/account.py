@@ -36,6 +36,7 @@ from webapp.access.sessions import (
     start_session,
 )
 from webapp.keys import SERVICES, STAFF
+from webapp.panel.inputs import posted_form
 from webapp.panel.render import panel_locale, render_page
 
 LOGIN_CSRF_COOKIE = "pult_login_csrf"
@@ -71,7 +72,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await posted_form(request)
     email_given = str(form.get("email", "")).strip()
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")))
@@ -138,7 +139,7 @@ async def password_form(request: web.Request) -> web.StreamResponse:
 async def change_password(request: web.Request) -> web.StreamResponse:
     staff = request[STAFF]
     locale = panel_locale(request)
-    form = await request.post()
+    form = await posted_form(request)
     current = str(form.get("current", ""))
     new = str(form.get("new", ""))
     errors: list[str] = []
@@ -170,7 +171,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 
 
 async def change_language(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await posted_form(request)
     language = str(form.get("lang", ""))
     if language in SUPPORTED_LOCALES:
         async with request.app[SERVICES].uow() as uow:

@@ -10,6 +10,7 @@ from core.orders import client_discount_bp
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
+from webapp.panel.inputs import parse_count
 from webapp.panel.people_format import Format
 from webapp.panel.render import render_page
 from webapp.queries import ClientSort, client_card, client_page
@@ -75,4 +76,5 @@ async def client_view(request: web.Request) -> web.StreamResponse:
 
 
 def _page_number(text: str) -> int:
-    return max(1, min(int(text), 10_000)) if text.isdigit() else 1
+    number = parse_count(text, max_digits=5)
+    return max(1, min(number, 10_000)) if number is not None else 1

@@ -23,6 +23,7 @@ from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
 from webapp.panel.executor_card import executor_card
+from webapp.panel.inputs import ids_in, parse_count, posted_form
 from webapp.panel.people_format import Format
 from webapp.panel.render import panel_locale, render_page
 from webapp.queries import executor_page
@@ -102,7 +103,7 @@ async def reject(request: web.Request) -> web.StreamResponse:
 
 async def _decide(request: web.Request, decision: str) -> web.StreamResponse:
     executor_id = int(request.match_info["id"])
-    form = await request.post()
+    form = await posted_form(request)
     reason = str(form.get("reason", "")).strip()
     locale = panel_locale(request)
     if len(reason) > MAX_REASON:
@@ -145,12 +146,13 @@ async def _standing(request: web.Request, *, block: bool) -> web.StreamResponse:
 
 async def save_skills(request: web.Request) -> web.StreamResponse:
     executor_id = int(request.match_info["id"])
-    form = await request.post()
+    form = await posted_form(request)
     locale = panel_locale(request)
-    chosen = {int(v) for v in (str(value) for value in form.getall("skill", [])) if v.isdigit()}
+    chosen = ids_in(form.getall("skill", []))
     new_name = " ".join(str(form.get("new_skill", "")).split())
     capacity_text = str(form.get("capacity", "")).strip()
-    if not capacity_text.isdigit() or int(capacity_text) > MAX_CAPACITY:
+    capacity = parse_count(capacity_text, max_digits=6)
+    if capacity is None or capacity > MAX_CAPACITY:
         error = gettext("Capacity is a whole number from 0 to {limit}.", locale)
         return await _card_page(request, error=error.format(limit=MAX_CAPACITY), status=422)
     if len(new_name) > MAX_SKILL_NAME:

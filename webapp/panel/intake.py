@@ -25,6 +25,7 @@ from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
 from webapp.keys import SERVICES, STAFF
+from webapp.panel.inputs import posted_form
 from webapp.panel.order_access import actor_of
 from webapp.panel.order_fields import (
     COMMENT_KEY,
@@ -124,7 +125,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     staff: Staff = request[STAFF]
     services = request.app[SERVICES]
     locale = panel_locale(request)
-    posted = await request.post()
+    posted = await posted_form(request)
     async with services.uow() as uow:
         session = uow.session
         kinds = await _kinds(session)
