@@ -76,7 +76,7 @@ async def executor_page_view(request: web.Request) -> web.StreamResponse:
 
 async def _card_page(
     request: web.Request, *, done: str | None = None, error: str | None = None,
-    reason: str = "", status: int = 200,
+    reason: str = "", status: int = 200, typed: dict[str, object] | None = None,
 ) -> web.Response:  # fmt: skip
     async with request.app[SERVICES].uow() as uow:
         card = await executor_card(
@@ -90,6 +90,7 @@ async def _card_page(
     return render_page(
         request, "panel/people/executor.html", section="executors", card=card,
         fmt=fmt_for(request), done=message, error=error, reason=reason, status=status,
+        typed=typed,
     )  # fmt: skip
 
 
@@ -152,12 +153,22 @@ async def save_skills(request: web.Request) -> web.StreamResponse:
     new_name = " ".join(str(form.get("new_skill", "")).split())
     capacity_text = str(form.get("capacity", "")).strip()
     capacity = parse_count(capacity_text, max_digits=6)
+    # What was typed comes back in the form with the error (a bounded copy of it).
+    typed: dict[str, object] = {
+        "capacity": capacity_text[:20],
+        "new_skill": new_name[:MAX_SKILL_NAME],
+        "skills": chosen,
+    }
     if capacity is None or capacity > MAX_CAPACITY:
         error = gettext("Capacity is a whole number from 0 to {limit}.", locale)
-        return await _card_page(request, error=error.format(limit=MAX_CAPACITY), status=422)
+        return await _card_page(
+            request, error=error.format(limit=MAX_CAPACITY), status=422, typed=typed
+        )
     if len(new_name) > MAX_SKILL_NAME:
         error = gettext("The skill name is too long: at most {limit} characters.", locale)
-        return await _card_page(request, error=error.format(limit=MAX_SKILL_NAME), status=422)
+        return await _card_page(
+            request, error=error.format(limit=MAX_SKILL_NAME), status=422, typed=typed
+        )
     async with request.app[SERVICES].uow() as uow:
         session = uow.session
         executor = await _executor(session, executor_id)
@@ -170,7 +181,7 @@ async def save_skills(request: web.Request) -> web.StreamResponse:
             if existing not in skills:
                 skills.append(existing)
         executor.skills = skills
-        executor.capacity = int(capacity_text)
+        executor.capacity = capacity
         await uow.commit()
     raise web.HTTPSeeOther(f"/executors/{executor_id}?done=skills")
 
