@@ -4,7 +4,7 @@ list, search or prefilled form, while their own and nobody's work stays in view.
 
 from __future__ import annotations
 
-from core.models import Order
+from core.models import Client, Order
 from inbox.conversations import order_thread
 from inbox.models import ConversationKind
 from tests import builders
@@ -38,7 +38,13 @@ async def test_a_restricted_manager_finds_nothing_of_another_managers_work_in_an
     scene = await desk(panel.container, add_staff)
     author, ivans_thread, marias_thread = await _work_for_one_executor(panel, scene)
     async with panel.container.sessions() as session:
-        boris_id = (await session.get(Order, scene.order_b.id)).client_id  # type: ignore[union-attr]
+        order_b = await session.get(Order, scene.order_b.id)
+        assert order_b is not None
+        boris_id = order_b.client_id
+        boris = await session.get(Client, boris_id)
+        assert boris is not None
+        boris.phone = "+79001112233"
+        await session.commit()
     await restrict_managers(panel.container)
     await panel.sign_in("maria@desk.example")
 
@@ -62,6 +68,10 @@ async def test_a_restricted_manager_finds_nothing_of_another_managers_work_in_an
         "exchange": await (await panel.client.get("/exchange")).text(),
     }
     client_card = await panel.client.get(f"/clients/{boris_id}")
+    same_phone = await panel.post(
+        "/orders/new",
+        {"kind": str(scene.order_b.kind_id), "new_name": "Борис", "new_phone": "89001112233"},
+    )
 
     assert f"/orders/{scene.order_b.id}" not in executor_card
     assert f"/conversations/{ivans_thread}" not in executor_card
@@ -78,6 +88,10 @@ async def test_a_restricted_manager_finds_nothing_of_another_managers_work_in_an
         assert f'/conversations/{scene.thread_b}"' not in html, name
         assert all(part not in html for part in BORIS), name
     assert client_card.status == 404
+    assert same_phone.status == 422
+    same_phone_page = await same_phone.text()
+    assert "клиента другого менеджера" in same_phone_page
+    assert all(part not in same_phone_page for part in BORIS)
 
 
 async def test_an_unrestricted_manager_still_finds_everyones_work(

@@ -48,6 +48,8 @@ PICK_CLIENT = N_("Choose a client from the list or fill in a new client's name."
 BAD_PHONE = N_("The phone number looks wrong: give at least 10 digits.")
 BAD_EMAIL = N_("The e-mail address looks wrong.")
 SAME_PHONE = N_("{name} already has this phone number: choose them in the list above.")
+# For a restricted manager when that client is another manager's: no name, no contact leaks.
+OTHERS_PHONE = N_("A client of another manager has this phone number: ask them or an owner.")
 NO_KIND = N_("Choose what is ordered.")
 BAD_FILE = N_("A file could not be stored: {name}.")
 FIX_BELOW = N_("Please correct the marked fields.")
@@ -202,7 +204,13 @@ async def _check_client(
             return
         same = await session.scalar(select(Client).where(Client.phone == phone).limit(1))
         if same is not None:
-            intake.errors["new_phone"] = gettext(SAME_PHONE, locale).format(name=same.name)
+            visible = await session.scalar(
+                select(Client.id).where(Client.id == same.id, client_visible(only_assigned_to))
+            )
+            if visible is None:
+                intake.errors["new_phone"] = gettext(OTHERS_PHONE, locale)
+            else:
+                intake.errors["new_phone"] = gettext(SAME_PHONE, locale).format(name=same.name)
     if intake.new_email:
         try:
             normalize_email(intake.new_email)
