@@ -45,6 +45,8 @@ async def test_ids_beyond_32_bits_in_paths_queries_and_forms_are_not_found_not_5
             f"/clients?page={FIVE_THOUSAND}",
             f"/conversations/{scene.thread_a}/messages?before={HUGE}",
             f"/conversations/{scene.thread_a}/forward?message={HUGE}",
+            f"/inbox?before={TWENTY}-{HUGE}", f"/inbox?before=1-{HUGE}",
+            f"/inbox?more=1&before={TWENTY}-1",
         )
     }  # fmt: skip
     posts = {

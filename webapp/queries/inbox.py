@@ -51,6 +51,7 @@ PREVIEW_CHARS = 120
 _Query = TypeVar("_Query", bound=Select)
 EXECUTOR_SIDE = (ConversationKind.EXECUTOR, ConversationKind.APPLICATION)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_ID = 2**31 - 1  # INTEGER keys (webapp/panel/inputs.py)
 _MICROSECOND = timedelta(microseconds=1)
 # A literal (not a bound parameter) so that both backends can use the partial index
 # ix_messages_inbound, whose condition is the same text.
@@ -83,8 +84,10 @@ class InboxCursor:
         """The cursor of a token; None for a missing or malformed one (the first page)."""
         try:
             micros, conversation_id = (token or "").split("-")
+            if len(micros) > 20 or not 0 < int(conversation_id) <= _MAX_ID:
+                return None
             return cls(_EPOCH + int(micros) * _MICROSECOND, int(conversation_id))
-        except ValueError:
+        except (ValueError, OverflowError):  # not numbers; a moment beyond year 9999
             return None
 
 
