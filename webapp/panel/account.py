@@ -195,6 +195,8 @@ def safe_next(target: str | None) -> str:
     cleaned = (target or "").translate(_URL_IGNORED).strip(_URL_TRIMMED)
     if not cleaned.startswith("/") or cleaned.startswith("//") or "\\" in cleaned:
         return HOME
+    if any(char < " " or char == "\x7f" for char in cleaned):  # no header may carry these
+        return HOME
     parts = urlsplit(cleaned)
     if parts.scheme or parts.netloc:
         return HOME
