@@ -50,7 +50,8 @@ def actor_of(staff: Staff) -> Actor:
 
 
 def may_see(staff: Staff, order: Order) -> bool:
-    """A manager restricted to their own work sees their orders and the ones nobody has."""
+    """A manager restricted to their own work sees their orders and the ones nobody has:
+    `webapp.queries.visibility.order_visible` for an order already loaded (no query)."""
     mine = staff.only_assigned_to
     return mine is None or order.manager_id in (mine, None)
 
