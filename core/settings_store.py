@@ -73,8 +73,13 @@ DIGEST_TIME = SettingKey("digest.time", "09:00", check_time_of_day)
 # The prepayment share a new order kind starts with in the kinds editor.
 PREPAYMENT_DEFAULT = SettingKey("money.prepayment_default_percent", 50, check_percent)
 # False restricts managers to the orders and conversations assigned to them (or to nobody);
-# read by the panel's sessions (webapp/access/sessions.py) under the same key.
+# read by the panel's sessions (webapp/access/sessions.py).
 MANAGERS_SEE_ALL = SettingKey("panel.managers_see_all", True, check_bool)
+
+# Every business setting, in one list: runtime/seed.py writes their defaults into a new
+# installation under these keys, and every reader and writer goes through these objects, so
+# a key is spelled once. (Notice texts, `notices.*`, are free-form keys of their own.)
+SETTING_KEYS: tuple[SettingKey[Any], ...] = (DIGEST_TIME, PREPAYMENT_DEFAULT, MANAGERS_SEE_ALL)
 
 
 async def get_setting(session: AsyncSession, setting: SettingKey[T]) -> T:

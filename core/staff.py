@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.common_passwords import COMMON_PASSWORDS
 from core.i18n import N_, gettext
 from core.models import StaffRole, User
 
@@ -29,7 +30,8 @@ _PASSWORD_GROUP_LENGTH = 5
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 
 # The RFC 9106 low-memory profile (argon2id, t=3, m=64 MiB, p=4): argon2-cffi's default.
-_hasher = PasswordHasher()
+PRODUCTION_HASHER = PasswordHasher()
+_hasher = PRODUCTION_HASHER
 
 
 class StaffError(Exception):
@@ -62,12 +64,32 @@ class WeakPasswordError(StaffError):
     msgid = N_("The password must be at least {minimum} characters long")
 
 
+class CommonPasswordError(StaffError):
+    msgid = N_("This password is among the first that guessers try; choose another one")
+
+
+class UnchangedPasswordError(StaffError):
+    msgid = N_("The new password must differ from the current (temporary) one")
+
+
 class UnknownRoleError(StaffError):
     msgid = N_("Unknown staff role '{role}': use owner, manager or operator")
 
 
 class LastOwnerError(StaffError):
     msgid = N_("This is the last active owner: make someone else an owner first")
+
+
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash and verify with `hasher` from now on; returns the one used before.
+
+    Only the test suite calls this (tests/conftest.py, with tiny argon2 parameters, so the
+    hundreds of staff accounts the tests make do not each cost a second of CPU); nothing in
+    the settings or the environment reaches it, so production always hashes with
+    PRODUCTION_HASHER. Hashes carry their own parameters: any hasher verifies any hash."""
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
 
 
 def hash_password(password: str) -> str:
@@ -85,6 +107,18 @@ def verify_password(password_hash: str, password: str) -> bool:
 def password_needs_rehash(password_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's; rehash at login."""
     return _hasher.check_needs_rehash(password_hash)
+
+
+def check_new_password(password: str, *, current: str | None = None) -> None:
+    """Raise a StaffError when `password` may not become someone's password: too short,
+    one of the common ones (or a run of one or two characters), or the current one, which
+    for a forced change is the one-time password someone else has seen."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPasswordError(minimum=MIN_PASSWORD_LENGTH)
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) <= 2:
+        raise CommonPasswordError()
+    if current is not None and password == current:
+        raise UnchangedPasswordError()
 
 
 def generate_password() -> str:
@@ -120,8 +154,8 @@ async def create_user(
     if not display_name:
         raise EmptyNameError()
     staff_role = _parse_role(role)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPasswordError(minimum=MIN_PASSWORD_LENGTH)
+    if password is not None:
+        check_new_password(password)
     if await _email_taken(session, address):
         raise DuplicateEmailError(email=address)
     one_time: str | None = None
@@ -149,6 +183,15 @@ async def ensure_owner(session: AsyncSession, email: str, name: str = "Owner") -
     if owner_id is not None:
         return None
     _user, one_time = await create_user(session, email, name, StaffRole.OWNER)
+    return one_time
+
+
+async def reset_password(user: User) -> str:
+    """Give `user` a new one-time password (returned once) that must be changed at the next
+    sign-in; the caller ends their sessions and commits."""
+    one_time = generate_password()
+    user.password_hash = await asyncio.to_thread(hash_password, one_time)
+    user.must_change_password = True
     return one_time
 
 

@@ -2,24 +2,22 @@
 issues a one-time code, the person sends it to the bot (`/start <code>`), and the dialog
 engine redeems it here. From then on that account gets staff alerts and is no client.
 
-Codes live in the `settings` table under `staff_link:<sha256 of the code>`, so the database
-never holds a usable code; one live code per user (a new one replaces the old), valid for
-24 hours, consumed by the first redemption."""
+Codes live in `staff_link_codes` as the sha256 of the code, so the database never holds a
+usable code; one live code per user (a new one replaces the old), valid for 24 hours,
+consumed by the first redemption."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
-from core.models import ChannelIdentity, Order, Setting, User
+from core.models import ChannelIdentity, Order, StaffLinkCode, User
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +25,21 @@ CODE_LENGTH = 8
 CODE_LIFETIME = timedelta(hours=24)
 # No 0/O, 1/I/L: the code is read off a terminal and typed on a phone.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-KEY_PREFIX = "staff_link:"
 
 
 async def issue_link_code(session: AsyncSession, user: User, *, now: datetime | None = None) -> str:
     """A new code for `user` (flushed, not committed); their earlier codes stop working and
     expired codes of anyone are cleared away."""
     moment = now or utcnow()
-    await _drop_codes(session, lambda value: value.get("user_id") == user.id, moment)
+    await session.execute(
+        delete(StaffLinkCode).where(
+            or_(StaffLinkCode.user_id == user.id, StaffLinkCode.expires_at <= moment)
+        )
+    )
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    value = {"user_id": user.id, "expires_at": (moment + CODE_LIFETIME).isoformat()}
-    session.add(Setting(key=_key(code), value=value, updated_at=moment))
+    session.add(
+        StaffLinkCode(code_hash=_hash(code), user_id=user.id, expires_at=moment + CODE_LIFETIME)
+    )
     await session.flush()
     return code
 
@@ -58,12 +60,16 @@ async def redeem_link_code(
         return None
     moment = now or utcnow()
     # DELETE .. RETURNING: of two redemptions racing for one code, exactly one gets it.
-    value = await session.scalar(
-        delete(Setting).where(Setting.key == _key(normalized)).returning(Setting.value)
-    )
-    if not isinstance(value, dict) or _expired(value, moment):
+    redeemed = (
+        await session.execute(
+            delete(StaffLinkCode)
+            .where(StaffLinkCode.code_hash == _hash(normalized))
+            .returning(StaffLinkCode.user_id, StaffLinkCode.expires_at)
+        )
+    ).one_or_none()
+    if redeemed is None or moment >= redeemed.expires_at:
         return None
-    user = await session.get(User, value.get("user_id"))
+    user = await session.get(User, redeemed.user_id)
     if user is None or not user.is_active:
         return None
     identity.client_id = identity.executor_id = None
@@ -90,28 +96,5 @@ async def _is_a_counterpart(session: AsyncSession, identity: ChannelIdentity) ->
     return bool(await session.scalar(select(has_orders)))
 
 
-async def _drop_codes(
-    session: AsyncSession, also: Callable[[dict[str, Any]], bool], now: datetime
-) -> None:
-    """Delete expired codes and those `also(value)` picks. There are a handful of rows at
-    most (one per staff member asking), so they are filtered here rather than in SQL,
-    where JSON access differs between SQLite and PostgreSQL."""
-    rows = await session.scalars(
-        select(Setting).where(Setting.key.startswith(KEY_PREFIX, autoescape=True))
-    )
-    for row in rows:
-        value = row.value if isinstance(row.value, dict) else {}
-        if _expired(value, now) or also(value):
-            await session.delete(row)
-    await session.flush()
-
-
-def _expired(value: dict[str, Any], now: datetime) -> bool:
-    try:
-        return now >= datetime.fromisoformat(value["expires_at"])
-    except (KeyError, TypeError, ValueError):
-        return True
-
-
-def _key(code: str) -> str:
-    return KEY_PREFIX + hashlib.sha256(code.encode()).hexdigest()
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()

@@ -38,7 +38,7 @@ from inbox.ratelimit import (
 )
 from inbox.receive import DialogHook, Receiver
 from runtime.database import create_engine, session_factory
-from runtime.settings import Settings
+from runtime.settings import Network, Settings
 from runtime.worker import read_heartbeat
 from webapp.services import HealthCheck
 
@@ -97,6 +97,14 @@ class Container:
     @property
     def tz(self) -> ZoneInfo:
         return self.settings.tz
+
+    @property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        return self.settings.trusted_proxies
+
+    @property
+    def device_cookie_key(self) -> bytes:
+        return self.settings.device_cookie_key
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work: `async with container.uow() as uow: ...; await uow.commit()`."""

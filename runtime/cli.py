@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import gettext
 from core.models import StaffRole, User
-from core.staff import InvalidEmailError, StaffError, create_user, normalize_email
+from core.staff import (
+    InvalidEmailError,
+    StaffError,
+    create_user,
+    normalize_email,
+    reset_password,
+)
 from inbox.staff_link import issue_link_code
 from runtime import eventloop
 from runtime.bootstrap import Container, bootstrap
@@ -29,6 +35,7 @@ from runtime.errors import CommandError
 from runtime.migrate import current_revision, head_revision, upgrade
 from runtime.roles import ALL_IN_ONE, Role, serve
 from runtime.settings import Settings, SettingsError, load_settings
+from webapp.access.sessions import SESSIONS_ENDED, end_user_sessions
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -99,6 +106,12 @@ def _add_user_commands(commands: Any) -> None:
     )
     link.add_argument("email")
     link.set_defaults(command=user_link_telegram)
+    reset = actions.add_parser(
+        "reset-password",
+        help="a new one-time password for a staff account; signs it out everywhere",
+    )
+    reset.add_argument("email")
+    reset.set_defaults(command=user_reset_password)
 
 
 def configure_logging(level: str, serves: bool) -> None:
@@ -145,6 +158,32 @@ async def user_add(args: argparse.Namespace, settings: Settings) -> int:
     if password is not None:
         print(gettext("One-time password: {password}", locale).format(password=password))
         print(gettext("The password must be changed at the first sign-in.", locale))
+    return 0
+
+
+async def user_reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    """For someone who forgot their password (or whose password leaked): print a one-time
+    password to hand over, end every session of theirs, open panel tabs included."""
+    locale = settings.locale
+    async with _migrated_container(settings) as container:
+        async with container.uow() as uow:
+            user = await _active_user(uow.session, args.email, locale)
+            password = await reset_password(user)
+            ended = await end_user_sessions(uow.session, user.id)
+            await uow.commit()
+        # Printed before the bus is told: the reset is committed and must not be lost to a
+        # Redis hiccup. The sessions are gone either way; the notice only closes open tabs now.
+        print(gettext("One-time password: {password}", locale).format(password=password))
+        print(gettext("The password must be changed at the first sign-in.", locale))
+        print(gettext("Sessions ended: {count}.", locale).format(count=ended))
+        try:
+            await container.bus.publish(
+                SESSIONS_ENDED, {"user_id": user.id, "keep_session_id": None}
+            )
+        except _UNREACHABLE as error:
+            logging.getLogger(__name__).warning(
+                "open panel tabs were not told (they sign out at their next request): %s", error
+            )
     return 0
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from core.db import UTCDateTime, utcnow
 from core.kinds import BUILTIN_KINDS
+from core.settings_store import SETTING_KEYS
 
 # Lightweight table clauses, not the models: a migration must keep meaning the same thing
 # after the models move on.
@@ -34,10 +35,10 @@ _settings = sa.table(
 
 # Human order numbers start at 1001 so that they never look like a day or a count.
 FIRST_ORDER_NUMBER = 1001
-DEFAULT_SETTINGS: dict[str, object] = {
-    "digest_time": "09:00",
-    "managers_see_all_orders": True,
-}
+# Written under the keys the code reads (core/settings_store.py), with their defaults, so a
+# new installation shows the owner what is in force. Migration 0009 renamed the rows that
+# earlier versions of this seed wrote as `digest_time` and `managers_see_all_orders`.
+DEFAULT_SETTINGS: dict[str, object] = {setting.key: setting.default for setting in SETTING_KEYS}
 
 
 def seed_defaults(connection: sa.Connection) -> None:

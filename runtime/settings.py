@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import re
@@ -42,6 +43,12 @@ _TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 WEBHOOK_SECRET_PURPOSE = b"pult telegram webhook secret"
 EMAIL_SECRET_PURPOSE = b"pult e-mail reply address tokens"
+DEVICE_COOKIE_PURPOSE = b"pult staff device cookies"
+# Pult listens on loopback by default, so what connects from there is the local reverse
+# proxy (deploy/nginx.conf): its X-Forwarded-For is believed, no one else's.
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PAYMENTS = ("manual", "fake")
 
@@ -84,6 +91,8 @@ class Settings:
     outbox_give_up_after: float = 86_400.0
     outbox_retry_ceiling: float = 600.0
     outbox_lease_seconds: float = 30.0
+    # Reverse proxies whose X-Forwarded-For names the client (PULT_TRUSTED_PROXIES).
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def telegram_mode(self) -> TelegramMode:
@@ -109,6 +118,11 @@ class Settings:
         if self.email is not None and self.email.secret:
             return self.email.secret.encode()
         return hmac.new(self.secret_key.encode(), EMAIL_SECRET_PURPOSE, hashlib.sha256).digest()
+
+    @property
+    def device_cookie_key(self) -> bytes:
+        """The key that signs the panel's device cookies (browsers that signed in before)."""
+        return hmac.new(self.secret_key.encode(), DEVICE_COOKIE_PURPOSE, hashlib.sha256).digest()
 
     @property
     def max_file_size(self) -> int:
@@ -147,6 +161,7 @@ class Settings:
             ("PULT_OUTBOX_LEASE_SECONDS", f"{self.outbox_lease_seconds:g}"),
             ("PULT_TELEGRAM_TOKEN", "set" if self.telegram_token else "-"),
             ("PULT_PAYMENTS", self.payments),
+            ("PULT_TRUSTED_PROXIES", ",".join(map(str, self.trusted_proxies)) or "-"),
             ("PULT_TELEGRAM_API_BASE", self.telegram_api_base or "-"),
             (
                 "PULT_TELEGRAM_WEBHOOK_SECRET",
@@ -183,6 +198,9 @@ def load_settings(
     give_up_after = _seconds(env, "PULT_OUTBOX_GIVE_UP_AFTER", 86_400.0)
     retry_ceiling = _seconds(env, "PULT_OUTBOX_RETRY_CEILING", 600.0)
     lease_seconds = _seconds(env, "PULT_OUTBOX_LEASE_SECONDS", 30.0)
+    trusted_proxies = _networks(
+        "PULT_TRUSTED_PROXIES", env.get("PULT_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)
+    )
     telegram_token = _optional(env, "PULT_TELEGRAM_TOKEN", _telegram_token)
     telegram_api_base = _optional(env, "PULT_TELEGRAM_API_BASE", _telegram_api_base)
     webhook_secret = _optional(env, "PULT_TELEGRAM_WEBHOOK_SECRET", _webhook_secret)
@@ -217,6 +235,7 @@ def load_settings(
         outbox_give_up_after=give_up_after,
         outbox_retry_ceiling=retry_ceiling,
         outbox_lease_seconds=lease_seconds,
+        trusted_proxies=trusted_proxies,
     )
 
 
@@ -411,6 +430,21 @@ def _timezone(value: str) -> str:
             f"PULT_TIMEZONE: expected an IANA time zone such as Europe/Moscow, got {value!r}"
         ) from None
     return value
+
+
+def _networks(name: str, value: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or networks (`10.0.0.0/8`); "none" trusts no proxy."""
+    if value.lower() == "none":
+        return ()
+    networks = []
+    for part in value.split(","):
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {part.strip()!r} is not an IP address or network (like 10.0.0.0/8)"
+            ) from None
+    return tuple(networks)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

@@ -11,28 +11,30 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import utcnow
-from core.models import Setting
+from core.models import WorkerHeartbeat
 from inbox.bus import OUTBOX_WAKE, EventBus
 from inbox.dispatcher import Dispatcher, RetryPolicy
+from webapp.access.sessions import sweep_expired
 
 if TYPE_CHECKING:
     from runtime.bootstrap import Container
 
 Job = Callable[["Container", asyncio.Event], Awaitable[None]]
 
-HEARTBEAT_KEY = "worker.heartbeat"
+HEARTBEAT_NAME = "worker"
 HEARTBEAT_INTERVAL = 30.0
 RESTART_DELAY_FIRST = 1.0
 RESTART_DELAY_MAX = 60.0
 INBOUND_RETRY_INTERVAL = 60.0
 MAX_INBOUND_ATTEMPTS = 5
+SESSION_SWEEP_INTERVAL = 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,16 @@ async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:
             log.info("processed %d inbound events on a later attempt", retried)
 
 
+async def sweep_sessions(container: Container, stop: asyncio.Event) -> None:
+    """Delete expired staff sessions at start and then hourly (nothing else ever would)."""
+    while not stop.is_set():
+        async with container.sessions.begin() as session:
+            swept = await sweep_expired(session)
+        if swept:
+            log.info("deleted %d expired staff sessions", swept)
+        await sleep_unless_stopped(stop, SESSION_SWEEP_INTERVAL)
+
+
 async def telegram_polling(container: Container, stop: asyncio.Event) -> None:
     """Bring Telegram updates in by long polling (no PULT_PUBLIC_URL, so no webhook). One
     poller per bot: Telegram answers a second one with 409 Conflict (retried, logged)."""
@@ -136,6 +148,7 @@ JOBS: dict[str, Job] = {
     "heartbeat": heartbeat,
     "outbox": outbox,
     "inbound_recovery": inbound_recovery,
+    "sweep_sessions": sweep_sessions,
     "telegram_polling": telegram_polling,
     "email_listener": email_listener,
 }
@@ -198,21 +211,18 @@ async def write_heartbeat(
 ) -> None:
     moment = now or utcnow()
     async with sessions.begin() as session:
-        await _upsert_setting(session, HEARTBEAT_KEY, moment.isoformat(), moment)
+        # INSERT .. ON CONFLICT: two workers starting together must not collide on the row.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(WorkerHeartbeat).values(name=HEARTBEAT_NAME, beat_at=moment)
+        statement = statement.on_conflict_do_update(
+            index_elements=[WorkerHeartbeat.name], set_={"beat_at": moment}
+        )
+        await session.execute(statement)
 
 
 async def read_heartbeat(sessions: async_sessionmaker[AsyncSession]) -> datetime | None:
     async with sessions() as session:
-        value = await session.scalar(sa.select(Setting.value).where(Setting.key == HEARTBEAT_KEY))
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-async def _upsert_setting(session: AsyncSession, key: str, value: Any, now: datetime) -> None:
-    # INSERT .. ON CONFLICT: two workers starting together must not collide on the key.
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Setting).values(key=key, value=value, updated_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Setting.key], set_={"value": value, "updated_at": now}
-    )
-    await session.execute(statement)
+        return await session.scalar(
+            sa.select(WorkerHeartbeat.beat_at).where(WorkerHeartbeat.name == HEARTBEAT_NAME)
+        )

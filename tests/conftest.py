@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.staff import use_password_hasher
 from runtime.database import (
     create_engine,
     create_scratch_database,
@@ -35,6 +37,13 @@ BROWSER_FIXTURES = ("live", "live_postgres")
 MAILSERVER_FIXTURES = ("dovecot",)
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+# Production argon2 (t=3, 64 MiB) costs up to a second of CPU a hash on a loaded machine, and
+# the tests make hundreds of staff accounts. In this process only, hash with the smallest
+# parameters argon2 allows; production parameters are untouched (core.staff.PRODUCTION_HASHER)
+# and processes the tests start (`pult web` in tests/e2e) hash as production does.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+use_password_hasher(TEST_HASHER)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from ipaddress import IPv4Network, IPv6Network
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,16 @@ class WebServices(Protocol):
     @property
     def tz(self) -> ZoneInfo:
         """The installation's time zone: dates and times on pages are shown in it."""
+        ...
+
+    @property
+    def trusted_proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Reverse proxies whose X-Forwarded-For is believed (PULT_TRUSTED_PROXIES)."""
+        ...
+
+    @property
+    def device_cookie_key(self) -> bytes:
+        """Signs the device cookies of browsers that signed in before (sign-in throttle)."""
         ...
 
     @property

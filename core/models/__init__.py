@@ -1,6 +1,6 @@
 """All SQLAlchemy models of the domain; importing this module registers them on Base."""
 
-from core.models.access import LoginFailure, StaffSession
+from core.models.access import LoginFailure, StaffLinkCode, StaffSession
 from core.models.money import (
     AccountKind,
     DiscountTier,
@@ -23,7 +23,7 @@ from core.models.people import (
     User,
     executor_skills,
 )
-from core.models.records import Counter, FilePurpose, Setting, StoredFile
+from core.models.records import Counter, FilePurpose, Setting, StoredFile, WorkerHeartbeat
 
 __all__ = [
     "AccountKind",
@@ -51,9 +51,11 @@ __all__ = [
     "PaymentStatus",
     "Setting",
     "Skill",
+    "StaffLinkCode",
     "StaffRole",
     "StaffSession",
     "StoredFile",
     "User",
+    "WorkerHeartbeat",
     "executor_skills",
 ]

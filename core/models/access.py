@@ -1,4 +1,5 @@
-"""Panel access records: staff sign-in sessions and failed sign-in attempts."""
+"""Panel access records: staff sign-in sessions, failed sign-in attempts and the one-time
+codes that link a staff member's messenger account."""
 
 from __future__ import annotations
 
@@ -40,3 +41,15 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StaffLinkCode(Base):
+    """A one-time code that links a messenger account to a staff user (`pult user
+    link-telegram`, inbox/staff_link.py). Only the code's sha256 is stored, so the database
+    never holds a usable code; one live code per user."""
+
+    __tablename__ = "staff_link_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,4 +1,5 @@
-"""Small records: stored file metadata, key/value settings and named counters."""
+"""Small records: stored file metadata, key/value settings, named counters and the
+worker's heartbeat."""
 
 from __future__ import annotations
 
@@ -54,6 +55,16 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class WorkerHeartbeat(Base):
+    """When a worker last proved it was alive (runtime/worker.py); /healthz and `pult check`
+    read it. One row per name; every worker of an installation beats as "worker"."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Counter(Base):

@@ -17,8 +17,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 
+from core.models import StaffSession, User
+from core.staff import verify_password
+from runtime.database import create_engine, session_factory
 from runtime.migrate import head_revision
+from webapp.access.sessions import start_session
 
 PULT = [sys.executable, "-m", "runtime.cli"]
 ONE_TIME_PASSWORD = re.compile(r"[A-Za-z0-9]{5}-[A-Za-z0-9]{5}-[A-Za-z0-9]{5}")
@@ -163,6 +168,55 @@ def test_user_add_with_a_password_prints_none(installation: Installation) -> Non
     assert added.returncode == 0, added.stderr
     assert not ONE_TIME_PASSWORD.search(added.stdout)
     assert "a long passphrase" not in added.stdout
+
+
+def test_user_reset_password_prints_a_one_time_password_and_ends_the_sessions(
+    installation: Installation,
+) -> None:
+    assert pult(installation, "migrate").returncode == 0
+    added = pult(installation, "user", "add", "--role", "manager", "--email", "m@example.com",
+                 "--name", "Maria", "--password", "a long passphrase")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    url = f"sqlite+aiosqlite:///{installation.directory / 'var' / 'pult.db'}"
+    asyncio.run(_sign_in_twice(url, "m@example.com"))
+
+    reset = pult(installation, "user", "reset-password", "M@example.com")
+    unknown = pult(installation, "user", "reset-password", "nobody@example.com")
+
+    assert reset.returncode == 0, reset.stderr
+    found = ONE_TIME_PASSWORD.search(reset.stdout)
+    assert found is not None
+    user, sessions = asyncio.run(_account(url, "m@example.com"))
+    assert user.must_change_password is True
+    assert verify_password(user.password_hash, found[0])
+    assert not verify_password(user.password_hash, "a long passphrase")
+    assert sessions == 0
+    assert unknown.returncode == 1 and "nobody@example.com" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+async def _sign_in_twice(url: str, email: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            user = await session.scalar(sa.select(User).where(User.email == email))
+            assert user is not None
+            for _browser in range(2):
+                await start_session(session, user, address="127.0.0.1", user_agent="test")
+    finally:
+        await engine.dispose()
+
+
+async def _account(url: str, email: str) -> tuple[User, int]:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            user = await session.scalar(sa.select(User).where(User.email == email))
+            assert user is not None
+            count = await session.scalar(sa.select(sa.func.count()).select_from(StaffSession))
+            return user, int(count or 0)
+    finally:
+        await engine.dispose()
 
 
 def test_user_add_refuses_an_unmigrated_database(installation: Installation) -> None:

@@ -5,6 +5,7 @@ Also the staff and executor standing rules the settings pages rely on."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.applications import block_executor, unblock_executor
@@ -13,6 +14,7 @@ from core.settings_store import (
     DIGEST_TIME,
     MANAGERS_SEE_ALL,
     PREPAYMENT_DEFAULT,
+    SETTING_KEYS,
     SettingError,
     get_setting,
     get_value,
@@ -55,18 +57,18 @@ async def test_settings_read_their_default_until_set_and_keep_what_was_set(
 async def test_invalid_values_are_refused_and_nothing_is_stored(
     session: AsyncSession, key: object, value: object
 ) -> None:
+    before = await get_value(session, key.key)  # type: ignore[attr-defined]
     with pytest.raises(SettingError) as refused:
         await set_setting(session, key, value)  # type: ignore[arg-type]
 
     assert refused.value.msgid
-    assert await get_value(session, key.key) is None  # type: ignore[attr-defined]
+    assert await get_value(session, key.key) == before  # type: ignore[attr-defined]
 
 
 async def test_a_stored_value_that_no_longer_passes_reads_as_the_default(
     session: AsyncSession,
 ) -> None:
-    session.add(Setting(key=DIGEST_TIME.key, value="half past eight"))
-    await session.flush()
+    await set_value(session, DIGEST_TIME.key, "half past eight")
 
     assert await get_setting(session, DIGEST_TIME) == "09:00"
 
@@ -87,8 +89,12 @@ async def test_raw_values_by_prefix_and_reset(session: AsyncSession) -> None:
 
 
 async def test_the_last_active_owner_stays_an_owner(session: AsyncSession) -> None:
-    owner, _ = await create_user(session, "o@example.com", "Owner", StaffRole.OWNER, "x" * 12)
-    manager, _ = await create_user(session, "m@example.com", "Manager", "manager", "x" * 12)
+    owner, _ = await create_user(
+        session, "o@example.com", "Owner", StaffRole.OWNER, "owner-password-1"
+    )
+    manager, _ = await create_user(
+        session, "m@example.com", "Manager", "manager", "manager-password-1"
+    )
 
     with pytest.raises(LastOwnerError):
         await deactivate_user(session, owner)
@@ -115,3 +121,12 @@ async def test_block_and_unblock_return_to_the_standing_before(session: AsyncSes
 
     assert approved.status is ExecutorStatus.ACTIVE
     assert applicant.status is ExecutorStatus.APPLICANT  # the application waits again
+
+
+async def test_a_new_installation_seeds_every_setting_under_the_key_the_code_reads(
+    session: AsyncSession,
+) -> None:
+    stored = {row.key: row.value for row in await session.scalars(select(Setting))}
+
+    assert stored == {setting.key: setting.default for setting in SETTING_KEYS}
+    assert {"digest.time", "panel.managers_see_all"} <= set(stored)

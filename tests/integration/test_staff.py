@@ -6,10 +6,13 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from argon2 import extract_parameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import StaffRole, User
 from core.staff import (
+    PRODUCTION_HASHER,
+    CommonPasswordError,
     DuplicateEmailError,
     EmptyNameError,
     InvalidEmailError,
@@ -17,6 +20,9 @@ from core.staff import (
     WeakPasswordError,
     create_user,
     ensure_owner,
+    hash_password,
+    password_needs_rehash,
+    use_password_hasher,
     verify_password,
 )
 
@@ -79,6 +85,7 @@ async def test_a_duplicate_email_is_refused_whatever_its_case(session: AsyncSess
         ("ok@example.com", "   ", "manager", None, EmptyNameError),
         ("ok@example.com", "Name", "admin", None, UnknownRoleError),
         ("ok@example.com", "Name", "manager", "short", WeakPasswordError),
+        ("ok@example.com", "Name", "manager", "1234567890", CommonPasswordError),
     ],
 )
 async def test_bad_account_data_is_refused_with_a_clear_error(
@@ -119,3 +126,29 @@ async def test_ensure_owner_ignores_other_staff(session: AsyncSession) -> None:
 
 def test_verify_password_treats_a_foreign_hash_as_a_mismatch() -> None:
     assert verify_password("not-an-argon2-hash", "anything") is False
+
+
+async def test_staff_accounts_in_tests_are_hashed_cheaply_and_production_is_unchanged(
+    session: AsyncSession,
+) -> None:
+    user, _password = await create_user(session, "cheap@example.com", "Cheap", "manager")
+
+    made_with = extract_parameters(user.password_hash)
+    assert (made_with.time_cost, made_with.memory_cost, made_with.parallelism) == (1, 8, 1)
+    # RFC 9106 low-memory profile, as before: t=3, 64 MiB, 4 lanes.
+    production = (
+        PRODUCTION_HASHER.time_cost,
+        PRODUCTION_HASHER.memory_cost,
+        PRODUCTION_HASHER.parallelism,
+    )
+    assert production == (3, 65536, 4)
+
+
+def test_a_cheap_hash_verifies_in_production_and_is_upgraded_at_the_next_sign_in() -> None:
+    cheap = hash_password("correct horse battery")
+    test_hasher = use_password_hasher(PRODUCTION_HASHER)
+    try:
+        assert verify_password(cheap, "correct horse battery")
+        assert password_needs_rehash(cheap)
+    finally:
+        use_password_hasher(test_hasher)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import orders
 from core.db import utcnow
-from core.models import ChannelIdentity, Client, Setting, User
+from core.models import ChannelIdentity, Client, Setting, StaffLinkCode, User
 from core.transitions import Actor
 from inbox.channel import Incoming
 from inbox.people import identify
@@ -54,9 +54,11 @@ async def test_the_code_is_short_readable_and_never_stored_in_clear(
     code = await issue_link_code(session, await builders.staff(session))
 
     assert len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET)
-    stored = list(await session.scalars(select(Setting)))
-    assert all(code not in f"{row.key} {row.value}" for row in stored)
-    assert any(re.fullmatch(r"staff_link:[0-9a-f]{64}", row.key) for row in stored)
+    stored = list(await session.scalars(select(StaffLinkCode)))
+    assert [re.fullmatch(r"[0-9a-f]{64}", row.code_hash) is not None for row in stored] == [True]
+    assert all(code not in row.code_hash for row in stored)
+    # Codes have a table of their own: none is a business setting any more.
+    assert await session.scalar(select(Setting).where(Setting.key.like("staff_link%"))) is None
 
 
 async def test_the_code_is_typed_forgivingly(session: AsyncSession) -> None:
@@ -113,8 +115,7 @@ async def test_a_new_code_replaces_the_old_and_expired_codes_are_cleared(
     assert await redeem_link_code(session, await newcomer(session, "1"), first) is None
     assert await redeem_link_code(session, await newcomer(session, "2"), stale) is None
     assert await redeem_link_code(session, await newcomer(session, "3"), second) is not None
-    codes = select(Setting.key).where(Setting.key.startswith("staff_link:"))
-    assert list(await session.scalars(codes)) == []
+    assert list(await session.scalars(select(StaffLinkCode))) == []
 
 
 async def test_a_deactivated_user_cannot_be_linked(session: AsyncSession) -> None:
@@ -169,6 +170,6 @@ async def test_the_link_is_stored(
         linked = await third.scalar(
             select(User).join(ChannelIdentity, ChannelIdentity.user_id == User.id)
         )
-        left = await third.scalar(select(Setting).where(Setting.key.startswith("staff_link:")))
+        left = await third.scalar(select(StaffLinkCode))
     assert linked is not None and linked.id == manager.id
     assert left is None

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from core.db import utcnow
-from core.models import ChannelIdentity
+from core.models import ChannelIdentity, StaffSession
+from core.staff import create_user
 from inbox.bus import OUTBOX_WAKE
 from inbox.channel import Incoming
 from inbox.conversations import lead_conversation, order_thread
@@ -20,7 +21,7 @@ from inbox.receive import Receiver
 from inbox.replies import reply
 from runtime.bootstrap import Container, bootstrap
 from runtime.settings import load_settings
-from runtime.worker import JOBS, read_heartbeat, run_worker, write_heartbeat
+from runtime.worker import JOBS, jobs_for, read_heartbeat, run_worker, write_heartbeat
 from tests import builders
 from tests.fakes.loopback import LoopbackChannel
 from tests.redis_server import RedisServer
@@ -60,6 +61,40 @@ async def test_the_worker_beats_at_once_and_stops_promptly(container: Container)
     beat = await read_heartbeat(container.sessions)
     assert beat is not None and beat >= started
     assert "heartbeat" in JOBS
+
+
+async def test_the_worker_deletes_expired_staff_sessions_and_keeps_live_ones(
+    container: Container,
+) -> None:
+    now = utcnow()
+    async with container.sessions.begin() as session:
+        user, _ = await create_user(session, "anna@desk.example", "Anna", "manager")
+        for token, expires in (
+            ("expired", now - timedelta(minutes=1)),
+            ("live", now + timedelta(days=1)),
+        ):
+            session.add(
+                StaffSession(
+                    token_hash=token, user_id=user.id, csrf_token=token, created_at=now,
+                    last_seen_at=now, expires_at=expires,
+                )
+            )  # fmt: skip
+    stop = asyncio.Event()
+
+    task = asyncio.create_task(run_worker(container, stop, {"sweep": JOBS["sweep_sessions"]}))
+    remaining: list[str] = []
+    for _attempt in range(200):  # polling the database: the sweep has no other signal
+        async with container.sessions() as session:
+            remaining = list(await session.scalars(select(StaffSession.token_hash)))
+        if remaining == ["live"]:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    async with asyncio.timeout(5):
+        await task
+
+    assert remaining == ["live"]
+    assert "sweep_sessions" in jobs_for(container)
 
 
 async def test_a_crashing_job_is_restarted(container: Container) -> None:

@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 
 from core import exchange
-from core.models import ChannelIdentity, Order, Setting, StaffRole, User
+from core.models import ChannelIdentity, Order, StaffRole, User
+from core.settings_store import MANAGERS_SEE_ALL, set_setting
 from inbox.conversations import lead_conversation
 from inbox.dispatcher import Dispatcher
 from runtime.bootstrap import Container
@@ -17,7 +18,6 @@ from tests import builders
 from tests.fakes.loopback import LoopbackChannel
 from tests.integration import panel_scene
 from tests.panel.conftest import AddStaff
-from webapp.access.sessions import MANAGERS_SEE_ALL_KEY
 
 _ROW = re.compile(r'<li class="inbox-row[^"]*" data-conversation="(\d+)">(.*?)</li>', re.DOTALL)
 
@@ -75,7 +75,7 @@ async def desk(container: Container, add_staff: AddStaff) -> Desk:
 
 async def restrict_managers(container: Container) -> None:
     async with container.sessions() as session:
-        await session.merge(Setting(key=MANAGERS_SEE_ALL_KEY, value=False))
+        await set_setting(session, MANAGERS_SEE_ALL, False)
         await session.commit()
 
 

@@ -8,21 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from core import exchange, orders, payments
-from core.models import (
-    Client,
-    Order,
-    OrderEvent,
-    OrderStatus,
-    PaymentMethod,
-    Setting,
-    StaffRole,
-    User,
-)
+from core.models import Client, Order, OrderEvent, OrderStatus, PaymentMethod, StaffRole, User
+from core.settings_store import MANAGERS_SEE_ALL, set_setting
 from core.transitions import Actor
 from runtime.bootstrap import Container
 from tests import builders
 from tests.panel.conftest import AddStaff, Panel
-from webapp.access.sessions import MANAGERS_SEE_ALL_KEY
 
 
 async def sign_in_as(
@@ -123,7 +114,7 @@ async def events_of(container: Container, order_id: int) -> list[OrderEvent]:
 
 async def restrict_managers(container: Container) -> None:
     async with container.uow() as uow:
-        uow.session.add(Setting(key=MANAGERS_SEE_ALL_KEY, value=False))
+        await set_setting(uow.session, MANAGERS_SEE_ALL, False)
         await uow.commit()
 
 

@@ -83,6 +83,34 @@ async def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(
         assert response.headers["Location"] == "/inbox", evil
 
 
+async def test_a_next_hiding_a_second_slash_behind_a_tab_or_newline_stays_on_the_site(
+    panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    await add_staff(StaffRole.MANAGER, "anna@desk.example")
+    tricks = ("/\t/evil.example/phish", "/\n/evil.example/", "/\r\n/evil.example/",
+              " //evil.example/", "\x00//evil.example/", "/\t\\evil.example",
+              "/inbox\x00/x", "\t/inbox?x=1")  # fmt: skip
+    locations = []
+    for trick in tricks:
+        async with open_panel() as browser:
+            form = await browser.client.get("/login")
+            response = await browser.client.post(
+                "/login",
+                data={"email": "anna@desk.example", "password": PASSWORD,
+                      "csrf_token": csrf_in(await form.text()), "next": trick},
+                allow_redirects=False,
+            )  # fmt: skip
+            locations.append(response.headers["Location"])
+
+    async with open_panel() as signed_in:
+        await signed_in.sign_in("anna@desk.example")
+        again = await signed_in.client.get("/login?next=/inbox%01/x", allow_redirects=False)
+
+    # U+0000 leaves every form (webapp/panel/inputs.py): what is left is a path on the site.
+    assert locations == ["/inbox"] * 6 + ["/inbox/x", "/inbox?x=1"]
+    assert again.headers["Location"] == "/inbox"
+
+
 async def test_a_wrong_password_is_refused_in_russian_and_counted(
     panel: Panel, add_staff: AddStaff
 ) -> None:
@@ -132,6 +160,52 @@ async def test_one_address_guessing_many_accounts_is_stopped(
     response = await panel.sign_in("anna@desk.example", PASSWORD)
 
     assert response.status == 429
+
+
+async def test_strangers_failing_behind_the_proxy_do_not_lock_out_the_owner(
+    open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    # The test client connects from 127.0.0.1, a trusted proxy by default, as nginx would.
+    await add_staff(StaffRole.OWNER, "owner@desk.example")
+    async with open_panel() as stranger, open_panel() as owner:
+        stranger.client.session.headers["X-Forwarded-For"] = "203.0.113.9"
+        owner.client.session.headers["X-Forwarded-For"] = "198.51.100.7"
+        for n in range(throttle.MAX_PER_ADDRESS):
+            await stranger.sign_in(f"made-up-{n}@desk.example", "whatever-it-is")
+        blocked = await stranger.sign_in("owner@desk.example", PASSWORD)
+        response = await owner.sign_in("owner@desk.example", PASSWORD)
+
+    assert blocked.status == 429  # the stranger's own address is throttled
+    assert response.status == 303
+    async with owner.container.uow() as uow:
+        addresses = set(await uow.session.scalars(sa.select(LoginFailure.address)))
+        session_addresses = list(await uow.session.scalars(sa.select(StaffSession.address)))
+    assert addresses == {"203.0.113.9"}
+    assert session_addresses == ["198.51.100.7"]
+
+
+async def test_a_browser_that_signed_in_before_gets_in_while_the_account_is_under_attack(
+    open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    await add_staff(StaffRole.OWNER, "owner@desk.example")
+    async with open_panel() as office, open_panel() as attacker, open_panel() as new_laptop:
+        assert (await office.sign_in("owner@desk.example")).status == 303
+        await office.post("/logout")
+        for n in range(throttle.MAX_PER_ACCOUNT * 2):
+            await attacker.sign_in("owner@desk.example", f"guess-number-{n}")
+
+        from_office = await office.sign_in("owner@desk.example", PASSWORD)
+        from_elsewhere = await new_laptop.sign_in("owner@desk.example", PASSWORD)
+        await office.post("/logout")
+        office_typos = [
+            (await office.sign_in("owner@desk.example", f"typo-number-{n}")).status
+            for n in range(throttle.MAX_PER_DEVICE + 1)
+        ]
+
+    assert from_office.status == 303
+    assert from_elsewhere.status == 429  # a browser without the cookie: the account lock holds
+    # The office browser's own failures still lock that browser.
+    assert office_typos == [401] * throttle.MAX_PER_DEVICE + [429]
 
 
 async def test_a_sign_in_posted_without_the_form_token_is_refused(
@@ -231,6 +305,36 @@ async def test_a_temporary_password_must_be_changed_before_anything_else(
     assert inbox.status == 303 and inbox.headers["Location"] == "/account/password"
     page = await (await panel.client.get("/account/password")).text()
     assert "временным паролем" in page
+
+
+async def test_the_forced_change_refuses_the_temporary_and_common_passwords_then_opens_the_inbox(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    await add_staff(StaffRole.OWNER, "owner@desk.example", temporary=True)
+    await panel.sign_in("owner@desk.example")
+    forced_page = await (await panel.client.get("/account/password")).text()
+
+    same = await panel.post(
+        "/account/password", {"current": PASSWORD, "new": PASSWORD, "repeat": PASSWORD}
+    )
+    common = await panel.post(
+        "/account/password", {"current": PASSWORD, "new": "1234567890", "repeat": "1234567890"}
+    )
+    run = await panel.post(
+        "/account/password", {"current": PASSWORD, "new": "a" * 12, "repeat": "a" * 12}
+    )
+    done = await panel.post(
+        "/account/password",
+        {"current": PASSWORD, "new": "my-own-secret-42", "repeat": "my-own-secret-42"},
+    )
+    inbox = await panel.client.get("/inbox", allow_redirects=False)
+
+    assert "data-live" not in forced_page  # no socket the guard would refuse
+    assert same.status == 400 and "должен отличаться от текущего" in await same.text()
+    assert common.status == 400 and "подбирают первым делом" in await common.text()
+    assert run.status == 400 and "подбирают первым делом" in await run.text()
+    assert (done.status, done.headers["Location"]) == (303, "/inbox")
+    assert inbox.status == 200 and 'data-live="/ws"' in await inbox.text()
 
 
 async def test_a_deactivated_user_is_signed_out(panel: Panel, add_staff: AddStaff) -> None:

@@ -198,7 +198,7 @@ def test_describe_shows_no_secret(tmp_path: Path) -> None:
     assert "dbpassword" not in shown["PULT_DATABASE_URL"]
     assert "redispassword" not in shown["PULT_REDIS_URL"]
     assert "s" * 40 not in repr(shown)
-    assert len(shown) == 16 + 3 + 17  # the general settings, the outbox's, the e-mail channel's
+    assert len(shown) == 17 + 3 + 17  # the general settings, the outbox's, the e-mail channel's
 
 
 def test_the_env_example_lists_every_variable_and_loads(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ permission test walks it: every route x every role).
 Not signed in: a page request is redirected to the sign-in page (and back afterwards), an
 htmx request gets 401 with `HX-Redirect`. Missing permission: 403. A state-changing request
 without the session's CSRF token: 403. A temporary password: everything but the account
-pages redirects to the password change."""
+pages redirects to the password change. A path id out of range is 404 and U+0000 leaves the
+query string before any handler sees it (webapp/panel/inputs.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from aiohttp import web
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff, find_staff
 from webapp.keys import SERVICES, STAFF
+from webapp.panel.inputs import cleaned_query, has_nul, out_of_range_path_id
 from webapp.panel.render import render_forbidden
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -72,6 +74,14 @@ def guarded(handler: Handler, permission: Permission) -> Handler:
         staff = await current_staff(request)
         if staff is None:
             raise _sign_in_first(request)
+        if out_of_range_path_id(request):
+            raise web.HTTPNotFound()
+        if has_nul(request.query):
+            # Before the body is read (a clone cannot be made after): the handler sees the
+            # query without U+0000, which PostgreSQL refuses in a text.
+            request = request.clone(
+                rel_url=request.rel_url.with_query(cleaned_query(request.query))
+            )
         if request.method not in SAFE_METHODS and not await _csrf_ok(request, staff):
             raise web.HTTPForbidden(text="CSRF token missing or wrong; reload the page")
         if staff.must_change_password and permission is not Permission.ACCOUNT:

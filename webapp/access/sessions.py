@@ -12,15 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
-from core.models import Setting, StaffRole, StaffSession, User
+from core.models import StaffRole, StaffSession, User
+from core.settings_store import MANAGERS_SEE_ALL, get_setting
 from webapp.access.permissions import Permission, permissions_of
 
 # A panel is open all day, every day: a week without a visit signs a browser out.
 IDLE_LIFETIME = timedelta(days=7)
 # The expiry is moved (one UPDATE) at most this often, not on every request.
 TOUCH_INTERVAL = timedelta(minutes=5)
-# Setting: False restricts managers to the orders and conversations assigned to them.
-MANAGERS_SEE_ALL_KEY = "panel.managers_see_all"
 # Bus topic published after sessions were ended, so open panel sockets of those sessions
 # close at once: {"session_id": id} (one signed out) or {"user_id": id, "keep_session_id":
 # id or None} (all of a user's, but the one kept).
@@ -135,16 +134,18 @@ def ends_session(payload: dict[str, object], staff: Staff) -> bool:
     )
 
 
-async def sweep_expired(session: AsyncSession, now: datetime | None = None) -> None:
-    await session.execute(
+async def sweep_expired(session: AsyncSession, now: datetime | None = None) -> int:
+    """Delete sessions past their expiry (the worker's `sweep_sessions` job calls this);
+    returns how many. An expired session is refused anyway: this only keeps the table, and
+    the addresses and browsers it records, from growing for ever."""
+    result = await session.execute(
         sa.delete(StaffSession).where(StaffSession.expires_at <= (now or utcnow()))
     )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def _restriction(session: AsyncSession, user: User) -> int | None:
     if user.role is not StaffRole.MANAGER:
         return None
-    see_all = await session.scalar(
-        sa.select(Setting.value).where(Setting.key == MANAGERS_SEE_ALL_KEY)
-    )
-    return None if see_all is None or bool(see_all) else user.id
+    see_all = await get_setting(session, MANAGERS_SEE_ALL)
+    return None if see_all else user.id

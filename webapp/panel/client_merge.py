@@ -20,13 +20,12 @@ from inbox.merge import CannotMerge, merge_clients, what_would_move
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
-from webapp.panel.clients import assigned_client
+from webapp.panel.inputs import parse_id
 from webapp.panel.people_format import Format
 from webapp.panel.render import panel_locale, render_page
+from webapp.queries.visibility import client_visible
 
 MAX_CANDIDATES = 10
-# Ids are 32-bit in the database: a longer number is no card (and no 500).
-MAX_ID = 2**31 - 1
 
 NOT_A_CARD = N_("There is no client card №{number}.")
 SAME_CARD = N_("That is this card itself: choose another client.")
@@ -126,11 +125,11 @@ async def _candidates(session: AsyncSession, request: web.Request, keep: Client)
         same.append(func.lower(Client.email) == keep.email.lower())
     found = await session.scalars(
         select(Client)
-        .where(Client.id != keep.id, or_(*same))
+        .where(Client.id != keep.id, or_(*same), client_visible(request[STAFF].only_assigned_to))
         .order_by(Client.id)
         .limit(MAX_CANDIDATES)
     )
-    return [client for client in found if await _can_see(session, request, client.id)]
+    return list(found)
 
 
 async def _visible(session: AsyncSession, request: web.Request, client_id: int) -> Client:
@@ -142,10 +141,9 @@ async def _visible(session: AsyncSession, request: web.Request, client_id: int) 
 
 async def _can_see(session: AsyncSession, request: web.Request, client_id: int) -> bool:
     """A manager restricted to their own work merges only clients they may open."""
-    restricted = request[STAFF].only_assigned_to
-    if await session.get(Client, client_id) is None:
-        return False
-    return restricted is None or await assigned_client(session, client_id, restricted)
+    visible = client_visible(request[STAFF].only_assigned_to)
+    found = await session.scalar(select(Client.id).where(Client.id == client_id, visible))
+    return found is not None
 
 
 def _id(text: str) -> int:
@@ -156,7 +154,5 @@ def _id(text: str) -> int:
 
 
 def _id_or_none(text: str) -> int | None:
-    text = text.strip().lstrip("№#").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > MAX_ID:
-        return None
-    return int(text)
+    """A card number as staff type it ("№12", "#12", "12")."""
+    return parse_id(text.strip().lstrip("№#"))

@@ -4,15 +4,13 @@ and the client card (contacts, money, discount, every order and conversation).""
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import exists, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import N_
-from core.models import Client, Order
 from core.orders import client_discount_bp
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
+from webapp.panel.inputs import parse_count
 from webapp.panel.people_format import Format
 from webapp.panel.render import render_page
 from webapp.queries import ClientSort, client_card, client_page
@@ -70,10 +68,10 @@ async def client_view(request: web.Request) -> web.StreamResponse:
     staff = request[STAFF]
     async with request.app[SERVICES].uow() as uow:
         # A manager restricted to their own work sees only their clients (the list's rule).
-        restricted = staff.only_assigned_to
-        if restricted is not None and not await assigned_client(uow.session, client_id, restricted):
-            raise web.HTTPNotFound(text="No such client")
-        card = await client_card(uow.session, client_id, viewer_id=staff.user_id, currency=CURRENCY)
+        card = await client_card(
+            uow.session, client_id, viewer_id=staff.user_id, currency=CURRENCY,
+            only_assigned_to=staff.only_assigned_to,
+        )  # fmt: skip
         if card is None:
             raise web.HTTPNotFound(text="No such client")
         money = staff.can(Permission.READ_MONEY)
@@ -85,16 +83,6 @@ async def client_view(request: web.Request) -> web.StreamResponse:
     )  # fmt: skip
 
 
-async def assigned_client(session: AsyncSession, client_id: int, user_id: int) -> bool:
-    """Whether a restricted manager may see the client: they manage them or an order."""
-    has_order = exists().where(Order.client_id == Client.id, Order.manager_id == user_id)
-    found = await session.scalar(
-        select(Client.id).where(
-            Client.id == client_id, or_(Client.manager_id == user_id, has_order)
-        )
-    )
-    return found is not None
-
-
 def _page_number(text: str) -> int:
-    return max(1, min(int(text), 10_000)) if text.isdigit() else 1
+    number = parse_count(text, max_digits=5)
+    return max(1, min(number, 10_000)) if number is not None else 1

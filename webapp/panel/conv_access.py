@@ -19,6 +19,7 @@ from inbox.events import ConversationRead
 from inbox.models import Conversation, ConversationKind, Message, ReadMarker
 from inbox.replies import CLIENT_SIDE, EMAIL, EXECUTOR_SIDE, RELAY, card_email
 from webapp.access.sessions import Staff
+from webapp.queries.visibility import conversations_visible_query
 
 
 def conversation_id_of(request: web.Request) -> int:
@@ -50,7 +51,11 @@ async def may_see(session: AsyncSession, staff: Staff, conversation: Conversatio
     """A restricted manager sees what is assigned to them or to nobody yet."""
     if staff.only_assigned_to is None:
         return True
-    return (await assigned_to(session, conversation)) in (None, staff.only_assigned_to)
+    # The panel's one rule (webapp/queries/visibility.py), as the inbox applies it.
+    visible = conversations_visible_query(staff.only_assigned_to).where(
+        Conversation.id == conversation.id
+    )
+    return await session.scalar(visible) is not None
 
 
 async def visible_conversation(

@@ -37,6 +37,7 @@ from webapp.panel.conversations import (
     render_fragment,
     thread_context,
 )
+from webapp.panel.inputs import clean_text, parse_id, posted_form
 from webapp.panel.render import panel_locale
 
 MAX_TEXT = 20_000
@@ -161,9 +162,9 @@ async def read_form(
                 else:
                     await part.release()  # an empty file input
             elif part.name:
-                form.fields[part.name] = (await part.text())[:MAX_TEXT]
+                form.fields[part.name] = clean_text(await part.text())[:MAX_TEXT]
     else:
-        for name, value in (await request.post()).items():
+        for name, value in (await posted_form(request)).items():
             if isinstance(value, str):
                 form.fields[name] = value[:MAX_TEXT]
             elif isinstance(value, web.FileField) and value.filename:
@@ -210,7 +211,7 @@ async def forward_preview(request: web.Request) -> web.StreamResponse:
 async def forward_handler(request: web.Request) -> web.StreamResponse:
     staff: Staff = request[STAFF]
     locale = panel_locale(request)
-    form = await request.post()
+    form = await posted_form(request)
     message_id = _int(str(form.get("message_id", "")))
     text = str(form.get("text", ""))[:MAX_TEXT].strip()
     channel = str(form.get("channel", "")) or None
@@ -260,7 +261,4 @@ async def _start_over(session: AsyncSession, conversation_id: int) -> Conversati
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return parse_id(value)

@@ -36,6 +36,7 @@ from webapp.panel.conv_access import (
     mark_read,
     visible_conversation,
 )
+from webapp.panel.inputs import parse_id, posted_form
 from webapp.panel.render import panel_locale, render_page
 from webapp.queries import ThreadView, thread_messages
 from webapp.templating import render
@@ -192,7 +193,7 @@ async def read(request: web.Request) -> web.StreamResponse:
 
 async def retry(request: web.Request) -> web.StreamResponse:
     staff = request[STAFF]
-    form = await request.post()
+    form = await posted_form(request)
     item_id = _int(str(form.get("outbox_id", "")))
     if item_id is None:
         raise web.HTTPUnprocessableEntity(text="outbox_id is required")
@@ -225,10 +226,7 @@ async def retry(request: web.Request) -> web.StreamResponse:
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return parse_id(value)
 
 
 __all__ = ["ConversationInfo", "add_conversation_routes", "render_fragment", "thread_context"]

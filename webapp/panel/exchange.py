@@ -15,6 +15,7 @@ from webapp.keys import SERVICES, STAFF
 from webapp.panel.order_format import Formats
 from webapp.panel.render import render_page
 from webapp.queries import OrderRow, exchange_board, order_rows
+from webapp.queries.visibility import order_visible
 
 WAITING_LIMIT = 100
 
@@ -44,6 +45,5 @@ async def _waiting(session: AsyncSession, only_assigned_to: int | None) -> list[
         .order_by(Order.deadline.is_(None), Order.deadline, Order.id)
         .limit(WAITING_LIMIT)
     )
-    if only_assigned_to is not None:
-        query = query.where((Order.manager_id == only_assigned_to) | Order.manager_id.is_(None))
+    query = query.where(order_visible(only_assigned_to))
     return await order_rows(session, list(await session.scalars(query)))

@@ -21,6 +21,7 @@ from core.models import (
 )
 from inbox.models import Conversation, ConversationKind, Direction, Message
 from webapp.queries import OrderRow, order_rows
+from webapp.queries.visibility import conversation_visible, order_visible, with_context
 
 MAX_JOBS = 100
 
@@ -78,17 +79,22 @@ class ExecutorCard:
     active_jobs: int
 
 
-async def executor_card(session: AsyncSession, executor_id: int) -> ExecutorCard | None:
+async def executor_card(
+    session: AsyncSession, executor_id: int, *, only_assigned_to: int | None = None
+) -> ExecutorCard | None:
+    """The executor's card. For a restricted manager (`only_assigned_to`) the jobs and
+    conversations listed are only their own or nobody's (webapp/queries/visibility.py); the
+    count of active jobs stays the executor's whole workload, which assigning work needs."""
     executor = await session.get(Executor, executor_id)
     if executor is None:
         return None
     company = await session.get(Executor, executor.parent_id) if executor.parent_id else None
-    conversations = await _conversations(session, executor_id)
+    conversations = await _conversations(session, executor_id, only_assigned_to)
     application = next((c for c in conversations if c.kind is ConversationKind.APPLICATION), None)
     job_ids = list(
         await session.scalars(
             select(Order.id)
-            .where(Order.executor_id == executor_id)
+            .where(Order.executor_id == executor_id, order_visible(only_assigned_to))
             .order_by(Order.created_at.desc(), Order.id.desc())
             .limit(MAX_JOBS)
         )
@@ -127,11 +133,14 @@ async def executor_card(session: AsyncSession, executor_id: int) -> ExecutorCard
     )
 
 
-async def _conversations(session: AsyncSession, executor_id: int) -> list[ConversationLink]:
+async def _conversations(
+    session: AsyncSession, executor_id: int, only_assigned_to: int | None
+) -> list[ConversationLink]:
     rows = await session.execute(
-        select(Conversation.id, Conversation.kind, Order.number, Conversation.last_message_at)
-        .outerjoin(Order, Order.id == Conversation.order_id)
-        .where(Conversation.executor_id == executor_id)
+        with_context(
+            select(Conversation.id, Conversation.kind, Order.number, Conversation.last_message_at)
+        )
+        .where(Conversation.executor_id == executor_id, conversation_visible(only_assigned_to))
         .order_by(
             Conversation.last_message_at.is_(None),
             Conversation.last_message_at.desc(),

@@ -23,6 +23,7 @@ from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
 from webapp.panel.executor_card import executor_card
+from webapp.panel.inputs import ids_in, parse_count, posted_form
 from webapp.panel.people_format import Format
 from webapp.panel.render import panel_locale, render_page
 from webapp.queries import executor_page
@@ -75,16 +76,21 @@ async def executor_page_view(request: web.Request) -> web.StreamResponse:
 
 async def _card_page(
     request: web.Request, *, done: str | None = None, error: str | None = None,
-    reason: str = "", status: int = 200,
+    reason: str = "", status: int = 200, typed: dict[str, object] | None = None,
 ) -> web.Response:  # fmt: skip
     async with request.app[SERVICES].uow() as uow:
-        card = await executor_card(uow.session, int(request.match_info["id"]))
+        card = await executor_card(
+            uow.session,
+            int(request.match_info["id"]),
+            only_assigned_to=request[STAFF].only_assigned_to,
+        )
     if card is None:
         raise web.HTTPNotFound(text="No such executor")
     message = DONE.get(done or "")
     return render_page(
         request, "panel/people/executor.html", section="executors", card=card,
         fmt=fmt_for(request), done=message, error=error, reason=reason, status=status,
+        typed=typed,
     )  # fmt: skip
 
 
@@ -98,7 +104,7 @@ async def reject(request: web.Request) -> web.StreamResponse:
 
 async def _decide(request: web.Request, decision: str) -> web.StreamResponse:
     executor_id = int(request.match_info["id"])
-    form = await request.post()
+    form = await posted_form(request)
     reason = str(form.get("reason", "")).strip()
     locale = panel_locale(request)
     if len(reason) > MAX_REASON:
@@ -141,17 +147,28 @@ async def _standing(request: web.Request, *, block: bool) -> web.StreamResponse:
 
 async def save_skills(request: web.Request) -> web.StreamResponse:
     executor_id = int(request.match_info["id"])
-    form = await request.post()
+    form = await posted_form(request)
     locale = panel_locale(request)
-    chosen = {int(v) for v in (str(value) for value in form.getall("skill", [])) if v.isdigit()}
+    chosen = ids_in(form.getall("skill", []))
     new_name = " ".join(str(form.get("new_skill", "")).split())
     capacity_text = str(form.get("capacity", "")).strip()
-    if not capacity_text.isdigit() or int(capacity_text) > MAX_CAPACITY:
+    capacity = parse_count(capacity_text, max_digits=6)
+    # What was typed comes back in the form with the error (a bounded copy of it).
+    typed: dict[str, object] = {
+        "capacity": capacity_text[:20],
+        "new_skill": new_name[:MAX_SKILL_NAME],
+        "skills": chosen,
+    }
+    if capacity is None or capacity > MAX_CAPACITY:
         error = gettext("Capacity is a whole number from 0 to {limit}.", locale)
-        return await _card_page(request, error=error.format(limit=MAX_CAPACITY), status=422)
+        return await _card_page(
+            request, error=error.format(limit=MAX_CAPACITY), status=422, typed=typed
+        )
     if len(new_name) > MAX_SKILL_NAME:
         error = gettext("The skill name is too long: at most {limit} characters.", locale)
-        return await _card_page(request, error=error.format(limit=MAX_SKILL_NAME), status=422)
+        return await _card_page(
+            request, error=error.format(limit=MAX_SKILL_NAME), status=422, typed=typed
+        )
     async with request.app[SERVICES].uow() as uow:
         session = uow.session
         executor = await _executor(session, executor_id)
@@ -164,7 +181,7 @@ async def save_skills(request: web.Request) -> web.StreamResponse:
             if existing not in skills:
                 skills.append(existing)
         executor.skills = skills
-        executor.capacity = int(capacity_text)
+        executor.capacity = capacity
         await uow.commit()
     raise web.HTTPSeeOther(f"/executors/{executor_id}?done=skills")
 

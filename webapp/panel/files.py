@@ -15,6 +15,7 @@ from inbox.files import BlobNotFound, InvalidStorageKey, base_type, content_disp
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
+from webapp.queries.visibility import order_visible
 
 # Raster images only: an SVG may carry script, so it is always an attachment.
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -38,10 +39,10 @@ async def download(request: web.Request) -> web.StreamResponse:
         if stored is None:
             raise web.HTTPNotFound()
         if staff.only_assigned_to is not None and stored.order_id is not None:
-            manager = await uow.session.scalar(
-                select(Order.manager_id).where(Order.id == stored.order_id)
+            visible = select(Order.id).where(
+                Order.id == stored.order_id, order_visible(staff.only_assigned_to)
             )
-            if manager not in (None, staff.only_assigned_to):
+            if await uow.session.scalar(visible) is None:
                 raise web.HTTPNotFound()
         # Read before the unit of work ends: leaving it without a commit expires the row.
         key, original_name, content_type = (

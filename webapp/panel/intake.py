@@ -25,6 +25,7 @@ from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
 from webapp.keys import SERVICES, STAFF
+from webapp.panel.inputs import posted_form
 from webapp.panel.order_access import actor_of
 from webapp.panel.order_fields import (
     COMMENT_KEY,
@@ -40,12 +41,15 @@ from webapp.panel.order_fields import (
 from webapp.panel.order_perform import number, text_of
 from webapp.panel.render import panel_locale, render_page
 from webapp.queries import client_quick_search
+from webapp.queries.visibility import client_visible
 from webapp.templating import render
 
 PICK_CLIENT = N_("Choose a client from the list or fill in a new client's name.")
 BAD_PHONE = N_("The phone number looks wrong: give at least 10 digits.")
 BAD_EMAIL = N_("The e-mail address looks wrong.")
 SAME_PHONE = N_("{name} already has this phone number: choose them in the list above.")
+# For a restricted manager when that client is another manager's: no name, no contact leaks.
+OTHERS_PHONE = N_("A client of another manager has this phone number: ask them or an owner.")
 NO_KIND = N_("Choose what is ordered.")
 BAD_FILE = N_("A file could not be stored: {name}.")
 FIX_BELOW = N_("Please correct the marked fields.")
@@ -82,7 +86,8 @@ async def intake_form(request: web.Request) -> web.StreamResponse:
         locale = panel_locale(request)
         form = await blank_form(uow.session, chosen, locale) if chosen else FieldsForm([])
         intake = Intake(chosen, form, client_id=number(request.query.get("client")))
-        await _check_client(uow.session, intake, locale)  # a link from a client's card
+        # A link from a client's card.
+        await _check_client(uow.session, intake, locale, request[STAFF].only_assigned_to)
         intake.errors.clear()
         return _page(request, kinds, intake)
 
@@ -105,7 +110,13 @@ async def client_hits(request: web.Request) -> web.StreamResponse:
     """Clients whose name starts with, or whose phone contains, what is typed so far."""
     text = request.query.get("client_q", "").strip()[:100]
     async with request.app[SERVICES].uow() as uow:
-        hits = await client_quick_search(uow.session, text, limit=8) if text else []
+        hits = (
+            await client_quick_search(
+                uow.session, text, limit=8, only_assigned_to=request[STAFF].only_assigned_to
+            )
+            if text
+            else []
+        )
     return render(
         request, "panel/orders/_client_hits.html", panel_locale(request), hits=hits, text=text,
         chosen=None,
@@ -116,12 +127,12 @@ async def create(request: web.Request) -> web.StreamResponse:
     staff: Staff = request[STAFF]
     services = request.app[SERVICES]
     locale = panel_locale(request)
-    posted = await request.post()
+    posted = await posted_form(request)
     async with services.uow() as uow:
         session = uow.session
         kinds = await _kinds(session)
         kind = _kind_by_id(kinds, number(posted.get("kind")))
-        intake = await _read(session, kind, posted, locale, services.tz)
+        intake = await _read(session, kind, posted, locale, services.tz, staff.only_assigned_to)
         if intake.errors or not intake.form.valid:
             return _page(request, kinds, intake, status=422)
         assert kind is not None
@@ -143,8 +154,9 @@ async def create(request: web.Request) -> web.StreamResponse:
 
 
 async def _read(
-    session: AsyncSession, kind: OrderKind | None, posted: MultiMapping[Any], locale: str, tz: Any
-) -> Intake:
+    session: AsyncSession, kind: OrderKind | None, posted: MultiMapping[Any], locale: str, tz: Any,
+    only_assigned_to: int | None,
+) -> Intake:  # fmt: skip
     now = utcnow()
     if kind is None:
         intake = Intake(None, FieldsForm([]))
@@ -158,7 +170,7 @@ async def _read(
     intake.new_email = text_of(posted, "new_email", 254)
     intake.deadline = text_of(posted, "deadline", 40)
     intake.comment = text_of(posted, "comment")
-    await _check_client(session, intake, locale)
+    await _check_client(session, intake, locale, only_assigned_to)
     if kind is not None and _needs_deadline(kind) and intake.deadline:
         try:
             intake.deadline = parse_answer(
@@ -169,9 +181,14 @@ async def _read(
     return intake
 
 
-async def _check_client(session: AsyncSession, intake: Intake, locale: str) -> None:
+async def _check_client(
+    session: AsyncSession, intake: Intake, locale: str, only_assigned_to: int | None
+) -> None:
     if intake.client_id is not None:
-        client = await session.get(Client, intake.client_id)
+        # Another manager's client is "no such client" to a restricted manager.
+        client = await session.scalar(
+            select(Client).where(Client.id == intake.client_id, client_visible(only_assigned_to))
+        )
         if client is None:
             intake.client_id = None
         else:
@@ -187,7 +204,13 @@ async def _check_client(session: AsyncSession, intake: Intake, locale: str) -> N
             return
         same = await session.scalar(select(Client).where(Client.phone == phone).limit(1))
         if same is not None:
-            intake.errors["new_phone"] = gettext(SAME_PHONE, locale).format(name=same.name)
+            visible = await session.scalar(
+                select(Client.id).where(Client.id == same.id, client_visible(only_assigned_to))
+            )
+            if visible is None:
+                intake.errors["new_phone"] = gettext(OTHERS_PHONE, locale)
+            else:
+                intake.errors["new_phone"] = gettext(SAME_PHONE, locale).format(name=same.name)
     if intake.new_email:
         try:
             normalize_email(intake.new_email)

@@ -13,6 +13,7 @@ from multidict import MultiMapping
 from core.i18n import N_, gettext
 from core.kinds import FieldSpec, FieldType
 from core.models import OrderKind
+from webapp.panel.inputs import parse_count
 
 MAX_FIELDS = 40
 
@@ -176,7 +177,7 @@ def steps_of(draft: KindDraft) -> list[str]:
 
 def whole(text: str) -> int | None:
     """A whole non-negative number typed in a form, else None."""
-    return int(text) if text.isdigit() and len(text) <= 6 else None
+    return parse_count(text, max_digits=6)
 
 
 def _choices(row: FieldRow, locale: str) -> tuple[str, ...]:
@@ -195,7 +196,7 @@ def _optional_int(text: str) -> int | None:
     if not text:
         return None
     digits = text.removeprefix("-")
-    if not digits.isdigit() or len(digits) > 12:
+    if parse_count(digits) is None:
         raise ValueError(text)
     return int(text)
 

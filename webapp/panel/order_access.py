@@ -13,6 +13,7 @@ from core.models import ActorRole, Order, StaffRole, User
 from core.transitions import Actor, profile_of
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
+from webapp.panel.inputs import parse_id
 
 # The permission each status action needs in the panel, beyond what the lifecycle allows
 # the staff member's role. Money-moving ones ask for a confirmation first.
@@ -49,14 +50,15 @@ def actor_of(staff: Staff) -> Actor:
 
 
 def may_see(staff: Staff, order: Order) -> bool:
-    """A manager restricted to their own work sees their orders and the ones nobody has."""
+    """A manager restricted to their own work sees their orders and the ones nobody has:
+    `webapp.queries.visibility.order_visible` for an order already loaded (no query)."""
     mine = staff.only_assigned_to
     return mine is None or order.manager_id in (mine, None)
 
 
 def order_id_of(request: web.Request) -> int:
     raw = request.match_info.get("order_id", "")
-    if not raw.isdigit() or len(raw) > 12:
+    if parse_id(raw) is None:
         raise web.HTTPNotFound()
     return int(raw)
 

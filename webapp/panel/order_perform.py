@@ -22,6 +22,7 @@ from handlers.numbers import NumberInputError, parse_money
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
 from webapp.keys import SERVICES, STAFF
+from webapp.panel.inputs import parse_id, posted_form
 from webapp.panel.order_access import ACTION_PERMISSIONS, actor_of, status_actions, visible_order
 from webapp.panel.render import panel_locale, render_page
 
@@ -48,7 +49,7 @@ async def perform(request: web.Request, work: Work, done: str = "moved") -> web.
     (a confirmation, an input error): then nothing is committed. Otherwise the work is
     committed and the card is shown again, with the rules' refusal if there was one."""
     staff = request[STAFF]
-    form = await request.post()
+    form = await posted_form(request)
     async with request.app[SERVICES].uow() as uow:
         order = await visible_order(uow.session, request, staff)
         order_id = order.id
@@ -103,7 +104,8 @@ def money_of(form: MultiMapping[Any], name: str) -> int | None:
 
 
 def number(raw: Any) -> int | None:
-    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) <= 12 else None
+    """An id from a form or a query (webapp/panel/inputs.py: 1 .. 2**31 - 1), else None."""
+    return parse_id(raw)
 
 
 def say(request: web.Request, message: str) -> str:

@@ -17,6 +17,7 @@ from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES, STAFF
 from webapp.panel import exchange, intake, order_actions, order_card, order_money
+from webapp.panel.inputs import parse_id
 from webapp.panel.order_access import managers
 from webapp.panel.order_format import TAB_LABELS, Formats
 from webapp.panel.render import panel_locale, render_page
@@ -64,7 +65,7 @@ class ListQuery:
         return cls(
             tab=OrderTab(tab) if tab in OrderTab.__members__.values() else OrderTab.NEW,
             sort=OrderSort(sort) if sort in OrderSort.__members__.values() else OrderSort.CREATED,
-            manager=manager if manager == "me" or manager.isdigit() else "",
+            manager=manager if manager == "me" or parse_id(manager) else "",
             kind=_number(query.get("kind")),
             due=due if due in DUE_CHOICES else "",
             client=_number(query.get("client")),
@@ -157,4 +158,4 @@ async def _kinds(session: AsyncSession) -> list[tuple[int, str]]:
 
 
 def _number(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 12 else None
+    return parse_id(raw)

@@ -27,6 +27,7 @@ from core.settings_store import (
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES
+from webapp.panel.inputs import parse_count, parse_id, posted_form
 from webapp.panel.people_format import Format
 from webapp.panel.render import panel_locale, render_page
 
@@ -71,7 +72,7 @@ async def general_page(request: web.Request) -> web.StreamResponse:
 
 
 async def save_general(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await posted_form(request)
     values: dict[str, Any] = {
         "digest_time": str(form.get("digest_time", "")).strip(),
         "managers_see_all": form.get("managers_see_all") == "1",
@@ -80,7 +81,8 @@ async def save_general(request: web.Request) -> web.StreamResponse:
     locale = panel_locale(request)
     errors: dict[str, str] = {}
     async with request.app[SERVICES].uow() as uow:
-        prepayment: Any = int(values["prepayment"]) if values["prepayment"].isdigit() else None
+        # Refused by the check below with its own message when not 0..100 (or not a number).
+        prepayment: Any = parse_count(values["prepayment"], max_digits=6)
         changes: list[tuple[str, SettingKey[Any], Any]] = [
             ("digest_time", DIGEST_TIME, values["digest_time"]),
             ("managers_see_all", MANAGERS_SEE_ALL, values["managers_see_all"]),
@@ -127,13 +129,13 @@ async def discounts_page(request: web.Request) -> web.StreamResponse:
 
 
 async def save_discounts(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await posted_form(request)
     locale = panel_locale(request)
     rows = [
         TierInput(int(tier_id), str(form.get(f"threshold-{tier_id}", "")).strip(),
                   str(form.get(f"percent-{tier_id}", "")).strip(),
                   delete=form.get(f"delete-{tier_id}") == "1")
-        for tier_id in (str(value) for value in form.getall("tier", [])) if tier_id.isdigit()
+        for tier_id in (str(value) for value in form.getall("tier", [])) if parse_id(tier_id)
     ]  # fmt: skip
     new = TierInput(None, str(form.get("threshold-new", "")).strip(),
                     str(form.get("percent-new", "")).strip())  # fmt: skip

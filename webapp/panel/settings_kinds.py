@@ -16,6 +16,7 @@ from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES
 from webapp.panel import kind_form
+from webapp.panel.inputs import posted_form
 from webapp.panel.kind_form import KindDraft, draft_from_form, draft_of
 from webapp.panel.render import panel_locale
 from webapp.panel.settings import settings_page
@@ -58,7 +59,7 @@ async def kind_view(request: web.Request) -> web.StreamResponse:
 
 async def kind_save(request: web.Request) -> web.StreamResponse:
     locale = panel_locale(request)
-    form = await request.post()
+    form = await posted_form(request)
     draft = draft_from_form(form)
     kind_id = _kind_id(request)
     if form.get("action") == "add_field":

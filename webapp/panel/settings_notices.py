@@ -22,6 +22,7 @@ from handlers.notices import DEFAULTS, ETA_MINUTES, KIND_DEFAULTS, STEP_DEFAULTS
 from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.keys import SERVICES
+from webapp.panel.inputs import posted_form
 from webapp.panel.render import panel_locale
 from webapp.panel.settings import settings_page
 from webapp.templating import render
@@ -102,7 +103,7 @@ async def notices_page(request: web.Request) -> web.StreamResponse:
 
 
 async def save_notice(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await posted_form(request)
     name = str(form.get("name", ""))
     locale = panel_locale(request)
     known = defaults()
@@ -133,7 +134,7 @@ async def save_notice(request: web.Request) -> web.StreamResponse:
 
 async def preview(request: web.Request) -> web.StreamResponse:
     """An htmx fragment: the text as a client would read it, or what is wrong with it."""
-    form = await request.post()
+    form = await posted_form(request)
     locale = str(form.get("lang", "")) or panel_locale(request)
     if locale not in SUPPORTED_LOCALES:
         locale = panel_locale(request)

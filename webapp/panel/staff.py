@@ -16,6 +16,7 @@ from webapp.access.guard import PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.access.sessions import SESSIONS_ENDED, end_user_sessions
 from webapp.keys import SERVICES
+from webapp.panel.inputs import posted_form
 from webapp.panel.render import panel_locale
 from webapp.panel.settings import settings_page
 
@@ -52,7 +53,7 @@ async def _page(
 
 
 async def add_member(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await posted_form(request)
     typed = {name: str(form.get(name, "")).strip() for name in ("name", "email", "role")}
     async with request.app[SERVICES].uow() as uow:
         try:
@@ -71,7 +72,7 @@ async def add_member(request: web.Request) -> web.StreamResponse:
 
 
 async def set_role(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await posted_form(request)
 
     async def change(session: AsyncSession, user: User) -> None:
         await change_role(session, user, str(form.get("role", "")))

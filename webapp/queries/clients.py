@@ -35,6 +35,12 @@ from webapp.queries.client_money import (
 from webapp.queries.inbox import InboxRow, inbox_rows
 from webapp.queries.orders import OrderRow, order_rows
 from webapp.queries.search import ClientHit
+from webapp.queries.visibility import (
+    client_visible,
+    conversation_visible,
+    order_visible,
+    with_context,
+)
 
 QUICK_PHONE_DIGITS = 3
 
@@ -203,16 +209,24 @@ def _wanted(session: AsyncSession, query: str, only_assigned_to: int | None) -> 
             tests.append(phone)
         conditions.append(or_(*tests))
     if only_assigned_to is not None:
-        has_order = exists().where(
-            Order.client_id == Client.id, Order.manager_id == only_assigned_to
-        )
-        conditions.append(or_(Client.manager_id == only_assigned_to, has_order))
+        conditions.append(client_visible(only_assigned_to))
     return conditions
 
 
 async def client_card(
-    session: AsyncSession, client_id: int, *, viewer_id: int, currency: str = "RUB"
+    session: AsyncSession,
+    client_id: int,
+    *,
+    viewer_id: int,
+    currency: str = "RUB",
+    only_assigned_to: int | None = None,
 ) -> ClientCard | None:
+    """The client's card; for a restricted manager None unless the client is visible to
+    them, and only their (or nobody's) orders and conversations are listed."""
+    if only_assigned_to is not None:
+        visible = select(Client.id).where(Client.id == client_id, client_visible(only_assigned_to))
+        if await session.scalar(visible) is None:
+            return None
     client = await session.get(Client, client_id)
     if client is None:
         return None
@@ -224,12 +238,16 @@ async def client_card(
     )
     order_ids = await session.scalars(
         select(Order.id)
-        .where(Order.client_id == client_id)
+        .where(Order.client_id == client_id, order_visible(only_assigned_to))
         .order_by(Order.created_at.desc(), Order.id.desc())
     )
     conversation_ids = await session.scalars(
-        select(Conversation.id)
-        .where(Conversation.client_id == client_id, Conversation.last_message_at.is_not(None))
+        with_context(select(Conversation.id))
+        .where(
+            Conversation.client_id == client_id,
+            Conversation.last_message_at.is_not(None),
+            conversation_visible(only_assigned_to),
+        )
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     )
     return ClientCard(
@@ -249,7 +267,7 @@ async def client_card(
 
 
 async def client_quick_search(
-    session: AsyncSession, prefix: str, *, limit: int = 10
+    session: AsyncSession, prefix: str, *, limit: int = 10, only_assigned_to: int | None = None
 ) -> list[ClientHit]:
     text = " ".join(prefix.split())
     if not text:
@@ -267,7 +285,7 @@ async def client_quick_search(
         matched = "client"
     statement = (
         select(Client.id, Client.name, Client.phone, Client.email)
-        .where(condition)
+        .where(condition, client_visible(only_assigned_to))
         .order_by(Client.name, Client.id)
         .limit(limit)
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -33,6 +33,7 @@ from core.models import (
     executor_skills,
 )
 from webapp.queries import matching
+from webapp.queries.visibility import order_visible
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +188,5 @@ async def exchange_board(
         .order_by(Order.deadline.asc().nulls_last(), Order.id)
         .limit(limit)
     )
-    if only_assigned_to is not None:
-        statement = statement.where(
-            or_(Order.manager_id == only_assigned_to, Order.manager_id.is_(None))
-        )
+    statement = statement.where(order_visible(only_assigned_to))
     return [BoardRow(*row) for row in await session.execute(statement)]

@@ -12,7 +12,8 @@ are keyset-paged on (last activity, id): pass the page's `next_cursor` as `befor
 The assigned manager of a conversation is its order's manager, else the conversation's,
 else the client's responsible manager (`assigned_manager`). `only_assigned_to` (managers
 whom a setting restricts to their own work) keeps the conversations assigned to that user or
-to nobody yet (`visible_to`, the panel's rule); "assigned to me" is only the viewer's."""
+to nobody yet (`webapp/queries/visibility.py`, the panel's one rule); "assigned to me" is
+only the viewer's."""
 
 from __future__ import annotations
 
@@ -39,11 +40,18 @@ from sqlalchemy.orm import aliased
 from core.db import UTCDateTime
 from core.models import Client, Executor, Order, OrderStatus, User
 from inbox.models import Conversation, ConversationKind, Direction, Message, ReadMarker
+from webapp.queries.visibility import (
+    assigned_manager,
+    assigned_to,
+    conversation_visible,
+    with_context,
+)
 
 PREVIEW_CHARS = 120
 _Query = TypeVar("_Query", bound=Select)
 EXECUTOR_SIDE = (ConversationKind.EXECUTOR, ConversationKind.APPLICATION)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_ID = 2**31 - 1  # INTEGER keys (webapp/panel/inputs.py)
 _MICROSECOND = timedelta(microseconds=1)
 # A literal (not a bound parameter) so that both backends can use the partial index
 # ix_messages_inbound, whose condition is the same text.
@@ -76,8 +84,10 @@ class InboxCursor:
         """The cursor of a token; None for a missing or malformed one (the first page)."""
         try:
             micros, conversation_id = (token or "").split("-")
+            if len(micros) > 20 or not 0 < int(conversation_id) <= _MAX_ID:
+                return None
             return cls(_EPOCH + int(micros) * _MICROSECOND, int(conversation_id))
-        except ValueError:
+        except (ValueError, OverflowError):  # not numbers; a moment beyond year 9999
             return None
 
 
@@ -110,42 +120,6 @@ class InboxRow:
 class InboxPage:
     rows: list[InboxRow]
     next_cursor: InboxCursor | None  # None on the last page
-
-
-def assigned_manager() -> ColumnElement[int | None]:
-    """The user a conversation is assigned to (needs Order and Client outer-joined)."""
-    return func.coalesce(Order.manager_id, Conversation.manager_id, Client.manager_id)
-
-
-def assigned_to(user_id: int) -> ColumnElement[bool]:
-    """`assigned_manager() == user_id`, spelled out column by column: PostgreSQL estimates
-    each column from its statistics (it guesses 0.5 % for a COALESCE and then plans a
-    parallel scan whose start-up costs more than the whole query)."""
-    return or_(
-        Order.manager_id == user_id,
-        and_(
-            Order.manager_id.is_(None),
-            or_(
-                Conversation.manager_id == user_id,
-                and_(Conversation.manager_id.is_(None), Client.manager_id == user_id),
-            ),
-        ),
-    )
-
-
-def visible_to(user_id: int) -> ColumnElement[bool]:
-    """What a restricted manager sees: assigned to them, or to nobody yet."""
-    nobody = and_(
-        Order.manager_id.is_(None), Conversation.manager_id.is_(None), Client.manager_id.is_(None)
-    )
-    return or_(assigned_to(user_id), nobody)
-
-
-def with_context(query: _Query) -> _Query:
-    """Outer-join the conversation's order and client (for filters on them)."""
-    return query.outerjoin(Order, Order.id == Conversation.order_id).outerjoin(
-        Client, Client.id == Conversation.client_id
-    )
 
 
 def listed_kinds(kinds: Sequence[ConversationKind] = ()) -> ColumnElement[bool]:
@@ -186,7 +160,7 @@ async def inbox_page(
 def _conditions(filters: InboxFilters, viewer_id: int) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.only_assigned_to is not None:
-        conditions.append(visible_to(filters.only_assigned_to))
+        conditions.append(conversation_visible(filters.only_assigned_to))
     if filters.assigned_to_me:
         conditions.append(assigned_to(viewer_id))
     if filters.statuses:

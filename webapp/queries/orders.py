@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.models import Client, Executor, Order, OrderKind, OrderStatus, User
+from webapp.queries.visibility import order_visible
 
 S = OrderStatus
 
@@ -117,8 +118,7 @@ class OrderPage:
 def filter_conditions(filters: OrderFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.only_assigned_to is not None:
-        mine = filters.only_assigned_to
-        conditions.append(or_(Order.manager_id == mine, Order.manager_id.is_(None)))
+        conditions.append(order_visible(filters.only_assigned_to))
     if filters.manager_id is not None:
         conditions.append(Order.manager_id == filters.manager_id)
     if filters.kind_ids:

@@ -9,8 +9,9 @@ channel identities) has those digits (message texts are not searched for it); an
 is looked for in client names and e-mails and, from three characters on, in message texts.
 The result carries the matching orders and clients, and the conversations behind every hit
 as inbox rows (so the inbox page renders them with its own template), each saying what
-matched. `only_assigned_to` keeps, as everywhere in the panel, conversations and orders
-assigned to that manager or to nobody, and clients they manage or have orders with.
+matched. `only_assigned_to` keeps, as everywhere in the panel (webapp/queries/visibility.py),
+conversations and orders assigned to that manager or to nobody, and clients they manage or
+have orders with.
 
 PostgreSQL serves the "contains" searches from trigram GIN indexes (migration 0004);
 SQLite scans."""
@@ -26,7 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.models import ChannelIdentity, Client, Order, OrderStatus
 from inbox.models import Conversation, Message
 from webapp.queries import matching
-from webapp.queries.inbox import InboxRow, inbox_rows, listed_kinds, visible_to, with_context
+from webapp.queries.inbox import InboxRow, inbox_rows, listed_kinds
+from webapp.queries.visibility import (
+    client_visible,
+    conversation_visible,
+    order_visible,
+    with_context,
+)
 
 MIN_TEXT = 3  # trigram search needs three characters
 SNIPPET_CHARS = 90
@@ -115,10 +122,7 @@ async def _orders(
         .join(Client, Client.id == Order.client_id)
         .where(Order.number == number)
     )
-    if only_assigned_to is not None:
-        statement = statement.where(
-            or_(Order.manager_id == only_assigned_to, Order.manager_id.is_(None))
-        )
+    statement = statement.where(order_visible(only_assigned_to))
     rows = await session.execute(statement.limit(limit))
     return [OrderHit(*row) for row in rows]
 
@@ -146,17 +150,11 @@ async def _clients(
     hits: dict[int, ClientHit] = {}
     for matched, condition in tests:
         statement = select(Client.id, Client.name, Client.phone, Client.email).where(condition)
-        if only_assigned_to is not None:
-            statement = statement.where(_client_is_theirs(only_assigned_to))
+        statement = statement.where(client_visible(only_assigned_to))
         statement = statement.order_by(Client.name, Client.id).limit(limit)
         for row in await session.execute(statement):
             hits.setdefault(row.id, ClientHit(row.id, row.name, row.phone, row.email, matched))
     return list(hits.values())[:limit]
-
-
-def _client_is_theirs(user_id: int) -> ColumnElement[bool]:
-    has_order = exists().where(Order.client_id == Client.id, Order.manager_id == user_id)
-    return or_(Client.manager_id == user_id, has_order)
 
 
 async def _conversations_of(
@@ -173,8 +171,7 @@ async def _conversations_of(
         Conversation.last_message_at.is_not(None),
         or_(Conversation.order_id.in_(order_ids), Conversation.client_id.in_(client_ids)),
     )
-    if only_assigned_to is not None:
-        statement = statement.where(visible_to(only_assigned_to))
+    statement = statement.where(conversation_visible(only_assigned_to))
     statement = statement.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     return list(await session.scalars(statement.limit(limit)))
 
@@ -190,7 +187,7 @@ async def _messages(
         .where(matching.contains(Message.text, query, dialect), listed_kinds())
     )
     if only_assigned_to is not None:
-        statement = with_context(statement).where(visible_to(only_assigned_to))
+        statement = with_context(statement).where(conversation_visible(only_assigned_to))
     rows = await session.execute(statement.order_by(Message.id.desc()).limit(limit * 4))
     newest: dict[int, tuple[int, int, str]] = {}
     for conversation_id, message_id, body in rows:
