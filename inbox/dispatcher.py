@@ -151,6 +151,8 @@ class Dispatcher:
     # later and not always the same few. Each window is kept this much longer, so that
     # two sends one window apart never arrive less than a window apart.
     limit_margin_seconds: float = 0.025
+    # The installation's language (PULT_LOCALE): the managers read the notes it writes.
+    locale: str | None = None
     _recorder: GroupCommit[tuple[_Claimed, DeliveryReceipt], None] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -362,7 +364,9 @@ class Dispatcher:
                 message.delivery_error = reason[:500]
                 conversation = await session.get(Conversation, message.conversation_id)
                 assert conversation is not None
-                note = gettext(NOT_DELIVERED).format(reason=describe_reason(reason))
+                note = gettext(NOT_DELIVERED, self.locale).format(
+                    reason=describe_reason(reason, self.locale)
+                )
                 await add_message(session, conversation, Direction.SYSTEM, note)
             _changed(session, item)
             await uow.commit()

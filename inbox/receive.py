@@ -33,7 +33,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from core.db import utcnow
 from core.events import EventPublisher
 from core.exchange import ACTIVE_JOB_STATUSES
-from core.i18n import N_, gettext
+from core.i18n import DEFAULT_LOCALE, N_, gettext, normalize_locale
 from core.models import ChannelIdentity, Order, OrderStatus
 from core.uow import UnitOfWork
 from inbox import conversations, threading
@@ -50,6 +50,7 @@ from inbox.channel import (
 )
 from inbox.files.inbound import InboundFiles, Owner, Prefetched
 from inbox.group_commit import GroupCommit
+from inbox.masking import mask_contacts
 from inbox.models import (
     Conversation,
     ConversationKind,
@@ -134,10 +135,14 @@ class Receiver:
         *,
         files: InboundFiles | None = None,
         batch_limit: int = 50,
+        locale: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._publisher = publisher
         self._dialog = dialog
+        # The installation's language (PULT_LOCALE): of the notes managers read, and of
+        # what the pipeline itself asks someone whose own language is not known.
+        self._locale = locale
         # Without it, messages are filed without their files (tests of other things).
         self._files = files
         self._group: GroupCommit[_Arrival, Received | None] = GroupCommit(
@@ -264,7 +269,7 @@ class Receiver:
         incoming = arrival.incoming
         if incoming.thread is not None:
             await adopt_known_sender(session, incoming)
-        identity = await identify(session, incoming)
+        identity = await identify(session, incoming, self._locale)
         offered = incoming.conversational and incoming.automatic is None
         if offered and self._dialog is not None and await self._dialog(session, identity, incoming):
             return None
@@ -281,7 +286,7 @@ class Receiver:
             await _active_orders(session, identity),
         )
         if isinstance(decision, threading.AskWhich):
-            await _hold_and_ask(session, identity, event_id, decision.order_ids)
+            await _hold_and_ask(session, identity, event_id, decision.order_ids, self._locale)
             return None
         conversation = await _destination(session, identity, decision)
         return await self._file(session, conversation, identity, arrival)
@@ -300,14 +305,14 @@ class Receiver:
         for chat_id in incoming.unreachable:
             await mark_unreachable(session, incoming.channel, chat_id, BAD_ADDRESS)
         if incoming.automatic is not None:
-            note = automatic_note(incoming)
+            note = automatic_note(incoming, self._locale)
             return await self._file(
                 session, conversation, identity, arrival, Direction.SYSTEM, note
             )
         message_id = await self._file(session, conversation, identity, arrival)
         if found is not None and not found.party:
             sender = identity.display_name or identity.external_id
-            note = gettext(NOT_THE_PARTY).format(sender=sender)
+            note = gettext(NOT_THE_PARTY, self._locale).format(sender=sender)
             await conversations.insert_message(session, conversation, Direction.SYSTEM, note)
         return message_id
 
@@ -448,6 +453,7 @@ async def _hold_and_ask(
     identity: ChannelIdentity,
     event_id: int,
     order_ids: tuple[int, ...],
+    locale: str | None = None,
 ) -> None:
     """Keep the message aside and ask which order it is about; `_file_held` files it."""
     state = await session.get(DialogState, identity.id)
@@ -460,7 +466,7 @@ async def _hold_and_ask(
     buttons = tuple(
         (
             Button(
-                f"№{order.number} {order.title}".strip()[:60],
+                f"№{order.number} {_title_for(identity, order)}".strip()[:60],
                 payload=threading.choice_payload(order.id),
             ),
         )
@@ -472,10 +478,17 @@ async def _hold_and_ask(
         Outgoing(
             channel=identity.channel,
             chat_id=identity.chat_id or identity.external_id,
-            text=gettext(ASK_WHICH_ORDER, identity.locale),
+            text=gettext(
+                ASK_WHICH_ORDER, normalize_locale(identity.locale, locale or DEFAULT_LOCALE)
+            ),
             buttons=buttons,
         ),
     )
+
+
+def _title_for(identity: ChannelIdentity, order: Order) -> str:
+    """A title is the client's words: an executor reads it with contacts masked."""
+    return mask_contacts(order.title).text if identity.executor_id is not None else order.title
 
 
 async def _insert_event(session: AsyncSession, incoming: Incoming) -> int | None:

@@ -52,6 +52,7 @@ async def outbox(container: Container, stop: asyncio.Event) -> None:
         container.publisher,
         container.channels,
         limiter=container.rate_limiter,
+        locale=container.settings.locale,
     )
     async with container.bus.subscribe(OUTBOX_WAKE) as wakes, asyncio.TaskGroup() as group:
         relay = group.create_task(_relay_wakes(wakes, container.outbox_wake))
