@@ -164,7 +164,7 @@ async def test_a_driver_is_not_told_the_client_knows_the_arrival_when_the_client
     receiver: Receiver, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     chat, driver_id = await _driver(sessions, receiver)
-    trip_id, number = await _trip(sessions, driver_id, client_has_bot=False)  # entered by phone
+    trip_id, _ = await _trip(sessions, driver_id, client_has_bot=False)  # entered by phone
     await chat.send(button=f"trip:accept:{trip_id}")
     await chat.press("В пути")
     on_the_way = texts(await chat.send("через 40 минут"))[0]
