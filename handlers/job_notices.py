@@ -88,13 +88,13 @@ async def _tell_assignee(
         return
     locale = locale_of(identity, services.locale)
     if action is None:
-        reply = _yours(order, locale)
+        reply = job_is_yours_reply(order, locale)
     else:
         reply = Reply(await _work_text(session, order, action, locale), order_id=order.id)
     await send_replies(session, identity, [reply])
 
 
-def _yours(order: Order, locale: str) -> Reply:
+def job_is_yours_reply(order: Order, locale: str) -> Reply:
     """The job with what the assignee needs to know (a manager's pick may never have seen
     the card) and the first thing to do: a driver accepts or declines the trip, anyone
     else starts the work."""

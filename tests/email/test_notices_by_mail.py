@@ -35,14 +35,22 @@ async def desk(database_url: str, tmp_path: Path, smtp: SmtpServer) -> AsyncIter
     await container.close()
 
 
-async def _walk_in_order(desk: Container) -> tuple[int, int, Actor]:
-    """A print job for a client an operator entered: a name and an e-mail, no messenger."""
+async def _walk_in_order(desk: Container, *, wrote_by_mail: bool = False) -> tuple[int, int, Actor]:
+    """A print job for a client an operator entered: a name and an e-mail, no messenger
+    (`wrote_by_mail`: who has an e-mail identity already)."""
     async with desk.uow() as uow:
         session = uow.session
         manager = Actor.staff(await builders.staff(session))
         client = Client(name="Ольга Петрова", email=CARD_ADDRESS)
         session.add(client)
         await session.flush()
+        if wrote_by_mail:
+            address = CARD_ADDRESS.lower()
+            session.add(
+                ChannelIdentity(
+                    channel="email", external_id=address, chat_id=address, client_id=client.id
+                )
+            )
         order = await orders.create_order(
             session, kind=await builders.kind(session, "print_job"), client_id=client.id,
             actor=manager, title="Визитки",
@@ -101,7 +109,7 @@ async def test_a_client_entered_at_the_desk_with_an_email_on_the_card_gets_every
 async def test_the_quote_mail_has_a_text_part_html_line_breaks_and_its_choices(
     desk: Container, smtp: SmtpServer
 ) -> None:
-    order_id, number, manager = await _walk_in_order(desk)
+    order_id, number, manager = await _walk_in_order(desk, wrote_by_mail=True)
     await _move(desk, order_id, "quote", manager)
     await _dispatch(desk)
     (sent,) = await smtp.wait_for(1)
