@@ -44,9 +44,10 @@ async def reply(
     files: list[StoredFile] | None = None,
     channel: str | None = None,
     masked_names: bool = False,
+    locale: str | None = None,
 ) -> Message:
     """`masked_names`: a relay to the other side, whose file names (the sender's words, say
-    "ivan_89161234567.docx") go out with contacts masked too."""
+    "ivan_89161234567.docx") go out with contacts masked too, the placeholder in `locale`."""
     if conversation.kind is ConversationKind.NOTES:
         return await add_message(
             session, conversation, Direction.NOTE, text, author_user_id=author_user_id,
@@ -65,7 +66,7 @@ async def reply(
         files=tuple(
             OutgoingFile(
                 f.storage_key,
-                preview_relay(f.original_name).text if masked_names else f.original_name,
+                preview_relay(f.original_name, locale).text if masked_names else f.original_name,
                 f.content_type,
             )
             for f in files or []
@@ -198,9 +199,11 @@ async def forward(
     author_user_id: int,
     text: str | None = None,
     channel: str | None = None,
+    locale: str | None = None,
 ) -> Message:
     """Relay `message` (or the manager's edited `text`) from an order's client thread to its
-    executor thread or back, with phones, e-mails, handles and links masked."""
+    executor thread or back, with phones, e-mails, handles and links masked; `locale`: the
+    installation's, the language of the placeholder."""
     source = await session.get(Conversation, message.conversation_id)
     if source is None or source.kind not in RELAY or source.order_id is None:
         raise NoRoute("only messages of an order's client or executor thread can be relayed")
@@ -209,10 +212,10 @@ async def forward(
     if RELAY[source.kind] is ConversationKind.EXECUTOR and order.executor_id is None:
         raise NoRoute(f"order {order.number} has no executor yet")
     target = await order_thread(session, order, RELAY[source.kind])
-    masked = preview_relay(text if text is not None else message.text).text
+    masked = preview_relay(text if text is not None else message.text, locale).text
     relayed = await reply(
         session, target, masked, author_user_id=author_user_id, files=list(message.files),
-        channel=channel, masked_names=True,
+        channel=channel, masked_names=True, locale=locale,
     )  # fmt: skip
     relayed.forwarded_from_id = message.id
     return relayed
