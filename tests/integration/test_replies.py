@@ -112,7 +112,8 @@ async def test_relaying_a_clients_file_masks_the_contact_in_its_name(
                                 executor_id=author.id))  # fmt: skip
     layout = StoredFile(
         storage_key="ab/cd", original_name="макет_ivan_89161234567.pdf",
-        content_type="application/pdf", size=10, sha256="0" * 64, purpose=FilePurpose.ATTACHMENT, order_id=order.id,
+        content_type="application/pdf", size=10, sha256="0" * 64,
+        purpose=FilePurpose.ATTACHMENT, order_id=order.id,
     )  # fmt: skip
     session.add(layout)
     await session.flush()
