@@ -5,7 +5,8 @@ becomes a message plus an outbox item for the counterpart's preferred reachable 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import N_, gettext
@@ -145,24 +146,32 @@ async def email_identity_from_card(
     address = await _address_on_card(session, client_id, executor_id)
     if address is None:
         return None
-    known = await session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == EMAIL, ChannelIdentity.external_id == address
-        )
-    )
-    if known is not None:
-        mine = (
-            known.client_id == client_id if client_id is not None
-            else known.executor_id == executor_id
+    known = await session.scalar(_EMAIL_IDENTITY, {"address": address})
+    if known is None:
+        identity = ChannelIdentity(
+            channel=EMAIL, external_id=address, chat_id=address, email=address,
+            client_id=client_id, executor_id=None if client_id is not None else executor_id,
         )  # fmt: skip
-        return known if mine and known.reachable else None
-    identity = ChannelIdentity(
-        channel=EMAIL, external_id=address, chat_id=address, email=address,
-        client_id=client_id, executor_id=None if client_id is not None else executor_id,
+        # Two notices to one client can be written at once (two of their orders moved
+        # together): the unique (channel, external_id) lets one make it, the other find it.
+        try:
+            async with session.begin_nested():
+                session.add(identity)
+            return identity
+        except IntegrityError:
+            known = await session.scalar(_EMAIL_IDENTITY, {"address": address})
+            if known is None:
+                raise
+    mine = (
+        known.client_id == client_id if client_id is not None
+        else known.executor_id == executor_id
     )  # fmt: skip
-    session.add(identity)
-    await session.flush()
-    return identity
+    return known if mine and known.reachable else None
+
+
+_EMAIL_IDENTITY = select(ChannelIdentity).where(
+    ChannelIdentity.channel == EMAIL, ChannelIdentity.external_id == bindparam("address")
+)
 
 
 def _counterpart(conversation: Conversation) -> tuple[int | None, int | None]:
