@@ -78,7 +78,8 @@ def masked_for_executor(text: str, locale: str) -> str:
 
 
 def job_title(order: Order, locale: str, message: str) -> str:
-    """ "Job №N — <title>" for an executor, the title (the client's words) masked."""
+    """The heading an executor reads, `message` ("Job №{number}") and the order's title,
+    the title (the client's words) masked."""
     title = t(message, locale, number=order.number)
     return title + (f" — {masked_for_executor(order.title, locale)}" if order.title else "")
 

@@ -1,8 +1,7 @@
 """An `Outgoing` as a MIME mail: text with an HTML alternative (the bots' cards and their
-buttons made readable in both), attachments (RFC 2231 file
-names, RFC 2047 display names: Russian is safe in both), From the desk, Reply-To the
-order-tagged address, our Message-ID, In-Reply-To / References continuing the thread, and
-`[#<order number>]` in the subject."""
+buttons made readable in both), attachments (RFC 2231 file names, RFC 2047 display names:
+Russian is safe in both), From the desk, Reply-To the order-tagged address, our Message-ID,
+In-Reply-To / References continuing the thread, and `[#<order number>]` in the subject."""
 
 from __future__ import annotations
 

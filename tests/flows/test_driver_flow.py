@@ -21,6 +21,7 @@ from core.models import (
     Order,
     OrderEvent,
     OrderStatus,
+    Setting,
     StoredFile,
 )
 from core.transitions import Actor
@@ -172,6 +173,21 @@ async def test_a_driver_is_not_told_the_client_knows_the_arrival_when_the_client
     assert on_the_way.startswith("В пути (прибытие примерно в ")
     assert "Клиенту не сообщили: с ним нет связи ни в одном канале." in on_the_way
     assert (await _order(sessions, trip_id)).step == "en_route"  # the step itself is taken
+
+
+async def test_a_driver_is_not_told_the_client_knows_the_arrival_when_that_notice_is_off(
+    receiver: Receiver, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    chat, driver_id = await _driver(sessions, receiver)
+    trip_id, _ = await _trip(sessions, driver_id)  # the client talks to the bot
+    async with sessions() as session:
+        session.add(Setting(key="notice.step.en_route", value=""))  # switched off
+        await session.commit()
+    await chat.send(button=f"trip:accept:{trip_id}")
+    await chat.press("В пути")
+    on_the_way = texts(await chat.send("через 40 минут"))[0]
+    assert on_the_way.startswith("В пути (прибытие примерно в ")
+    assert "Клиенту не сообщили: это уведомление отключено в настройках." in on_the_way
 
 
 async def test_an_eta_button_works_and_a_declined_trip_goes_back_to_the_manager(
