@@ -11,21 +11,27 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import orders
+from core.events import LocalPublisher
 from core.i18n import gettext
 from core.models import ChannelIdentity, Client
 from core.transitions import Actor
 from handlers.notices import DEFAULTS
 from handlers.registration import GREETING
-from inbox.channel import IncomingFile
+from inbox.channel import BLOCKED_BY_USER, ChannelRegistry, IncomingFile, PermanentError
+from inbox.conversations import order_thread
+from inbox.dispatcher import NOT_DELIVERED, Dispatcher, describe_reason
 from inbox.files.inbound import NO_SOURCE
-from inbox.models import Direction, Message
+from inbox.models import ConversationKind, Direction, Message
 from inbox.people import UNKNOWN_NAME
+from inbox.replies import reply
 from runtime.bootstrap import Container, bootstrap
 from runtime.settings import load_settings
 from tests import builders
 from tests.chat import Chat, texts
+from tests.fakes.loopback import LoopbackChannel
 
 
 @asynccontextmanager
@@ -82,6 +88,33 @@ async def test_notes_and_bot_answers_speak_the_installations_language(
         assert texts(await stranger.replies()) == [
             said(DEFAULTS["cancelled"]).format(number=number)
         ]
+
+
+async def test_a_delivery_failure_note_is_in_the_installations_language(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    channel = LoopbackChannel()
+    async with sessions() as session:
+        order, _manager = await builders.paper_order(session)
+        session.add(
+            ChannelIdentity(
+                channel="loopback", external_id="c1", chat_id="c1", client_id=order.client_id
+            )
+        )
+        thread = await order_thread(session, order, ConversationKind.CLIENT)
+        await reply(session, thread, "Your order is ready", author_user_id=1)
+        await session.commit()
+    channel.fail_next(PermanentError(BLOCKED_BY_USER, "Forbidden: bot was blocked by the user"))
+    registry = ChannelRegistry([channel])
+    await Dispatcher(sessions, LocalPublisher(), registry, locale="en").run_once()
+    async with sessions() as session:
+        notes = list(
+            await session.scalars(select(Message.text).where(Message.direction == Direction.SYSTEM))
+        )
+    assert notes == [
+        gettext(NOT_DELIVERED, "en").format(reason=describe_reason(BLOCKED_BY_USER, "en"))
+    ]
+    assert notes[0].startswith("Message not delivered")
 
 
 async def test_a_person_whose_messenger_speaks_english_is_answered_in_english_on_a_russian_desk(
