@@ -57,6 +57,7 @@ class StaffAlerts:
 
     def __init__(self, services: Services) -> None:
         self.public_url = (services.public_url or "").rstrip("/") or None
+        self.locale = services.locale
 
     async def __call__(self, session: AsyncSession, event: DomainEvent) -> None:
         if isinstance(event, OrderCreated) and event.status == OrderStatus.NEW:
@@ -78,7 +79,9 @@ class StaffAlerts:
             .limit(1)
         )
         for identity in await order_staff(session, order, exclude=actor):
-            text = t(NEW_ORDER, locale_of(identity), number=order.number, title=order.title)
+            text = t(
+                NEW_ORDER, locale_of(identity, self.locale), number=order.number, title=order.title
+            )
             await self._send(session, identity, text, f"/orders/{order.id}")
 
     async def _new_message(self, session: AsyncSession, event: MessageCreated) -> None:
@@ -95,7 +98,7 @@ class StaffAlerts:
         name = await _sender_name(session, message)
         path = f"/orders/{order.id}" if order else f"/conversations/{event.conversation_id}"
         for identity in staff:
-            locale = locale_of(identity)
+            locale = locale_of(identity, self.locale)
             values = {"name": name or t(UNKNOWN_SENDER, locale), "text": _preview(message, locale)}
             if order is not None:
                 line = t(NEW_ORDER_MESSAGE, locale, number=order.number, **values)
@@ -120,7 +123,7 @@ class StaffAlerts:
         else:
             staff = await lead_staff(session, exclude=recorded_by)
         for identity in staff:
-            locale = locale_of(identity)
+            locale = locale_of(identity, self.locale)
             amount = format_money(event.amount, event.currency, locale)
             if order is not None:
                 text = t(PAYMENT_FOR_ORDER, locale, amount=amount, number=order.number)
@@ -133,7 +136,7 @@ class StaffAlerts:
     ) -> None:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if self.public_url and path:
-            label = t(OPEN_IN_PANEL, locale_of(identity))
+            label = t(OPEN_IN_PANEL, locale_of(identity, self.locale))
             buttons = rows([link_button(label, self.public_url + path)])
         await send_replies(session, identity, [Reply(text, buttons=buttons)])
 

@@ -323,14 +323,16 @@ async def _submit(turn: Turn) -> None:
 
 async def _file_application(turn: Turn, executor: Executor, samples: list[StoredFile]) -> None:
     """The summary a manager reads in the applicant's conversation, in the desk's language."""
+    desk = turn.services.locale
+    skills = ", ".join(gettext(skill.name, desk) for skill in executor.skills)
     lines = [
-        gettext(TITLE),
-        f"{gettext(NAME)}: {executor.name}",
-        f"{gettext(PHONE)}: {executor.phone}",
-        f"{gettext(EMAIL)}: {executor.email or '—'}",
-        f"{gettext(SKILLS)}: {', '.join(gettext(s.name) for s in executor.skills) or '—'}",
-        f"{gettext(EXPERIENCE)}: {executor.experience}",
-        f"{gettext(SAMPLES)}: {len(samples)}",
+        gettext(TITLE, desk),
+        f"{gettext(NAME, desk)}: {executor.name}",
+        f"{gettext(PHONE, desk)}: {executor.phone}",
+        f"{gettext(EMAIL, desk)}: {executor.email or '—'}",
+        f"{gettext(SKILLS, desk)}: {skills or '—'}",
+        f"{gettext(EXPERIENCE, desk)}: {executor.experience}",
+        f"{gettext(SAMPLES, desk)}: {len(samples)}",
     ]
     conversation = await application_conversation(turn.session, executor.id)
     await add_message(

@@ -1,6 +1,11 @@
 """Cards the bots send about an order, in the reader's language: the order card a client
 sees, the quote with its actions, the job card an executor sees. Built from rows only, so
-flows (answering a person) and reactions (notices after a change) share them."""
+flows (answering a person) and reactions (notices after a change) share them.
+
+What an executor reads of the client's words (the intake answers, the order's title) has
+contact details masked, as a manager's relay has (inbox.masking, docs/masking.md): the
+desk stands between them. Addresses, dates and amounts come through, so a driver still
+reads where to go."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from core.pricing import format_money
 from handlers.answers import show_value
 from handlers.dates import format_date
 from handlers.reply import Reply, button, card, rows
+from inbox.replies import preview_relay
 
 ORDER = N_("Order №{number}")
 STATUS = N_("Status")
@@ -51,16 +57,32 @@ def money(amount: int | None, order: Order, locale: str) -> str:
     return "" if amount is None else format_money(amount, order.currency, locale)
 
 
-def detail_rows(order: Order, locale: str) -> list[tuple[str, str]]:
-    """The intake answers, labelled as the kind names them (files are counted)."""
+def detail_rows(order: Order, locale: str, *, masked: bool = False) -> list[tuple[str, str]]:
+    """The intake answers, labelled as the kind names them (files are left out);
+    `masked`: for an executor, with the client's contacts hidden."""
     found = []
     for data in order.kind.fields:
         spec = FieldSpec.from_json(data)
         value = order.details.get(spec.key)
         if spec.type is FieldType.FILES or value in (None, ""):
             continue
-        found.append((t(spec.label, locale), show_value(spec, value, locale)))
+        shown = show_value(spec, value, locale)
+        found.append(
+            (t(spec.label, locale), masked_for_executor(shown, locale) if masked else shown)
+        )
     return found
+
+
+def masked_for_executor(text: str, locale: str) -> str:
+    """The client's words as an executor may read them: contacts replaced."""
+    return preview_relay(text, locale).text
+
+
+def job_title(order: Order, locale: str, message: str) -> str:
+    """The heading an executor reads, `message` ("Job №{number}") and the order's title,
+    the title (the client's words) masked."""
+    title = t(message, locale, number=order.number)
+    return title + (f" — {masked_for_executor(order.title, locale)}" if order.title else "")
 
 
 def _answered(order: Order, role: str) -> bool:
@@ -113,7 +135,7 @@ def quote_reply(order: Order, locale: str) -> Reply:
 
 def job_reply(order: Order, locale: str) -> Reply:
     """A job on the exchange as executors see it: the task without the client."""
-    lines = detail_rows(order, locale)
+    lines = detail_rows(order, locale, masked=True)
     if order.exchange_price is not None:
         lines.append((t(FIXED_PRICE, locale), money(order.exchange_price, order, locale)))
     if order.scheduled_at is not None and not _answered(order, "scheduled_at"):

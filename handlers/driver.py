@@ -1,7 +1,8 @@
 """The driver's side of a trip (an order whose kind has execution steps): the trip card with
-Accept / Decline, then one button for the next step — En route asks the arrival time, the
-last step (Finished) asks a comment and photos and submits the result — and the location a
-driver shares, kept on the trip for the manager's map.
+Accept / Decline, then one button for the next step — En route asks the arrival time (and
+says whether the client could be told it), the last step (Finished) asks a comment and
+photos and submits the result — and the location a driver shares, kept on the trip (the
+panel shows no map yet, so the bot does not ask for it).
 
 Payloads of the `trip:` area:
   trip:show|accept|decline|report:<order>
@@ -42,10 +43,7 @@ TRIP = N_("Trip №{number}")
 ACCEPT = N_("Accept")
 DECLINE = N_("Decline")
 SEND_REPORT = N_("Send the report")
-ACCEPTED = N_(
-    "Trip №{number} is yours. Share your live location in this chat while on the way: "
-    "the manager sees it on the map."
-)
+ACCEPTED = N_("Trip №{number} is yours. Mark each step with the button below as the trip goes on.")
 DECLINED = N_("You declined trip №{number}. The manager will find someone else.")
 STEP_BEHIND = N_("This step of trip №{number} is already done.")
 STEP_DONE = N_("Trip №{number}: {step}.")
@@ -53,6 +51,16 @@ ASK_ETA = N_("When will you be there? For example: 40 minutes, 1 hour, at 14:30.
 BAD_ETA = N_("I did not understand the time. Examples: 40 minutes, 1.5 hours, at 14:30.")
 MINUTES = N_("{count} min")
 ON_THE_WAY = N_("On the way. The client is told you will arrive at about {time}.")
+ON_THE_WAY_CLIENT_UNREACHABLE = N_(
+    "On the way (arrival at about {time}). The client was not told: we have no way to reach "
+    "them. If they must know, write it here: the manager reads this chat."
+)
+ON_THE_WAY_NOTICE_OFF = N_(
+    "On the way (arrival at about {time}). The client was not told: the desk has switched "
+    "this notice off. If they must know, write it here: the manager reads this chat."
+)
+# By the reason handlers.notices.why_client_misses_step gives.
+NOT_TOLD = {"unreachable": ON_THE_WAY_CLIENT_UNREACHABLE, "switched_off": ON_THE_WAY_NOTICE_OFF}
 ASK_TRIP_COMMENT = N_("A comment on the trip (optional):")
 ASK_PHOTO = N_("Send a photo (optional), then press Done.")
 TRIP_COMPLETE = N_("Trip №{number} is complete. Thank you!")
@@ -62,7 +70,10 @@ QUICK_ETAS = (15, 30, 60)
 
 def trip_reply(order: Order, locale: str) -> Reply:
     """The trip card with the one next action; reactions send it to an assigned driver."""
-    lines = [(t(jobs.STATUS, locale), status_label(order, locale)), *detail_rows(order, locale)]
+    lines = [
+        (t(jobs.STATUS, locale), status_label(order, locale)),
+        *detail_rows(order, locale, masked=True),  # addresses come through, phones do not
+    ]
     lines.append((t(jobs.YOUR_PRICE, locale), money(order.executor_price, order, locale)))
     return Reply(
         html=card(t(TRIP, locale, number=order.number), lines),
@@ -208,7 +219,13 @@ async def _en_route(turn: Turn, said: str) -> None:
         )
         return
     if await _advance(turn, order, eta_data(eta)):
-        turn.say(turn.t(ON_THE_WAY, time=eta.at.strftime("%H:%M")))
+        # Told what really happens: the client's notice goes out by the same rules. (Imported
+        # here: notices reach the engine, which routes to this module.)
+        from handlers.notices import why_client_misses_step
+
+        missed = await why_client_misses_step(turn.session, order, EN_ROUTE, turn.services)
+        said = NOT_TOLD[missed] if missed is not None else ON_THE_WAY
+        turn.say(turn.t(said, time=eta.at.strftime("%H:%M")))
         await show(turn, order)
 
 

@@ -23,7 +23,7 @@ from core import exchange
 from core.db import utcnow
 from core.events import DomainEvent, OrderTransitioned, record
 from core.exchange import ACTIVE_JOB_STATUSES
-from core.i18n import N_
+from core.i18n import DEFAULT_LOCALE, N_
 from core.models import (
     ChannelIdentity,
     Executor,
@@ -51,8 +51,11 @@ TAKEN = N_("Job №{number} is taken.")
 WITHDRAWN = N_("Job №{number} is no longer available.")
 
 
-async def push_job_cards(session: AsyncSession, event: DomainEvent) -> None:
-    """The reaction to a job reaching the exchange."""
+async def push_job_cards(
+    session: AsyncSession, event: DomainEvent, *, locale: str = DEFAULT_LOCALE
+) -> None:
+    """The reaction to a job reaching the exchange; `locale`: the installation's, for
+    executors whose own language is not known."""
     if not isinstance(event, OrderTransitioned) or event.to_status != OrderStatus.ON_EXCHANGE:
         return
     order = await session.get(Order, event.order_id)
@@ -61,10 +64,10 @@ async def push_job_cards(session: AsyncSession, event: DomainEvent) -> None:
     cards: dict[str, Reply] = {}
     queued = []
     for identity in identities.values():
-        locale = locale_of(identity)
-        if locale not in cards:
-            cards[locale] = job_reply(order, locale)
-        queued.append((identity, _card(identity, cards[locale], order.id)))
+        theirs = locale_of(identity, locale)
+        if theirs not in cards:
+            cards[theirs] = job_reply(order, theirs)
+        queued.append((identity, _card(identity, cards[theirs], order.id)))
     await queue_many(session, queued)
     log.info("job %s pushed to %d executors", order.number, len(queued))
 
@@ -128,7 +131,12 @@ async def queue_many(
 
 
 async def retire_job_cards(
-    session: AsyncSession, order: Order, message: str, keep: Collection[int] = ()
+    session: AsyncSession,
+    order: Order,
+    message: str,
+    keep: Collection[int] = (),
+    *,
+    locale: str = DEFAULT_LOCALE,
 ) -> None:
     """Take the buttons off the job's cards: a card already delivered is edited to
     `message`; a card still queued is cancelled. A card being sent this very moment keeps
@@ -156,7 +164,7 @@ async def retire_job_cards(
         identity: ChannelIdentity = row.ChannelIdentity
         delivered = row.status is OutboxStatus.SENT and row.external_id
         if delivered and identity.reachable and identity.executor_id not in keep:
-            text = t(message, locale_of(identity), number=order.number)
+            text = t(message, locale_of(identity, locale), number=order.number)
             edits.append((identity, _edit(identity, row.chat_id, row.external_id, text, order.id)))
     await queue_many(session, edits)
 

@@ -19,6 +19,7 @@ from handlers.engine import send_replies
 from handlers.feed import TAKEN, WITHDRAWN, retire_job_cards
 from handlers.recipients import executor_identities, executor_identity, locale_of
 from handlers.reply import Reply, button, card, rows
+from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -41,55 +42,65 @@ WORK_NOTICES = {
 }
 
 
-async def notify_executors(session: AsyncSession, event: DomainEvent) -> None:
+async def notify_executors(
+    session: AsyncSession, event: DomainEvent, *, services: Services | None = None
+) -> None:
     """The reaction: every executor-facing consequence of an order's move."""
     if not isinstance(event, OrderTransitioned):
         return
+    services = services or Services()
     order = await session.get(Order, event.order_id)
     assert order is not None
     if event.from_status == S.ON_EXCHANGE:
-        await _left_exchange(session, order, event)
+        await _left_exchange(session, order, event, services)
     elif event.action == "assign" and order.executor_id is not None:
-        await _tell_assignee(session, order, None)  # given by a manager without the exchange
+        # Given by a manager without the exchange.
+        await _tell_assignee(session, order, None, services)
     elif event.action in WORK_NOTICES and order.executor_id is not None:
-        await _tell_assignee(session, order, event.action)
+        await _tell_assignee(session, order, event.action, services)
 
 
-async def _left_exchange(session: AsyncSession, order: Order, event: OrderTransitioned) -> None:
+async def _left_exchange(
+    session: AsyncSession, order: Order, event: OrderTransitioned, services: Services
+) -> None:
+    locale = services.locale
     if event.to_status != S.ASSIGNED or order.executor_id is None:
-        await retire_job_cards(session, order, WITHDRAWN)  # withdrawn or cancelled
+        # Withdrawn or cancelled.
+        await retire_job_cards(session, order, WITHDRAWN, locale=locale)
         return
     winner = await session.get(Executor, order.executor_id)
     assert winner is not None
     keep = {winner.id} | ({winner.parent_id} if winner.parent_id else set())
-    await retire_job_cards(session, order, TAKEN, keep)
-    await _tell_other_bidders(session, order, keep)
+    await retire_job_cards(session, order, TAKEN, keep, locale=locale)
+    await _tell_other_bidders(session, order, keep, locale)
     if event.actor_role != "executor":  # an executor who took it was answered by the flow
-        await _tell_assignee(session, order, None)
+        await _tell_assignee(session, order, None, services)
 
 
-async def _tell_assignee(session: AsyncSession, order: Order, action: str | None) -> None:
+async def _tell_assignee(
+    session: AsyncSession, order: Order, action: str | None, services: Services
+) -> None:
     """Tell the order's executor about `action` (None: the "job is yours" card)."""
     assert order.executor_id is not None
-    identity = await executor_identity(session, order.executor_id)
+    identity = await executor_identity(session, order.executor_id, services.channels)
     if identity is None:
         log.info("order %s: executor %s has no reachable channel", order.number, order.executor_id)
         return
-    locale = locale_of(identity)
+    locale = locale_of(identity, services.locale)
     if action is None:
-        reply = _yours(order, locale)
+        reply = job_is_yours_reply(order, locale)
     else:
         reply = Reply(await _work_text(session, order, action, locale), order_id=order.id)
     await send_replies(session, identity, [reply])
 
 
-def _yours(order: Order, locale: str) -> Reply:
+def job_is_yours_reply(order: Order, locale: str) -> Reply:
     """The job with what the assignee needs to know (a manager's pick may never have seen
     the card) and the first thing to do: a driver accepts or declines the trip, anyone
     else starts the work."""
     if order.kind.execution_steps:
         return driver.trip_reply(order, locale)
-    lines = detail_rows(order, locale)
+    lines = detail_rows(order, locale, masked=True)
     if order.executor_price is not None:
         lines.append((t(YOUR_PRICE, locale), money(order.executor_price, order, locale)))
     return Reply(
@@ -99,7 +110,9 @@ def _yours(order: Order, locale: str) -> Reply:
     )
 
 
-async def _tell_other_bidders(session: AsyncSession, order: Order, keep: set[int]) -> None:
+async def _tell_other_bidders(
+    session: AsyncSession, order: Order, keep: set[int], locale: str
+) -> None:
     published_at = await session.scalar(
         select(OrderEvent.created_at)
         .where(OrderEvent.order_id == order.id, OrderEvent.action == "publish")
@@ -114,7 +127,7 @@ async def _tell_other_bidders(session: AsyncSession, order: Order, keep: set[int
         *([Bid.created_at >= published_at] if published_at is not None else []),
     )
     for identity in (await executor_identities(session, losers)).values():
-        text = t(JOB_WENT_ELSEWHERE, locale_of(identity), number=order.number)
+        text = t(JOB_WENT_ELSEWHERE, locale_of(identity, locale), number=order.number)
         await send_replies(session, identity, [Reply(text)])
 
 

@@ -15,7 +15,7 @@ from core.i18n import N_, gettext
 from core.lifecycle import Action, TransitionError
 from core.models import Executor, FilePurpose, Order, OrderEvent, OrderStatus, StoredFile
 from core.transitions import OrderRuleError
-from handlers.cards import detail_rows, money, status_label
+from handlers.cards import detail_rows, job_title, masked_for_executor, money, status_label
 from handlers.flow import in_savepoint, take_upload
 from handlers.menu import show_menu
 from handlers.reply import Reply, button, card, rows
@@ -82,7 +82,11 @@ async def my_jobs(turn: Turn) -> None:
         await show_menu(turn)
         return
     labels = [
-        button(f"№{job.number} {job.title}"[:60], f"{_area(job)}:show:{job.id}") for job in found
+        button(
+            f"№{job.number} {masked_for_executor(job.title, turn.locale)}"[:60],
+            f"{_area(job)}:show:{job.id}",
+        )
+        for job in found
     ]
     turn.say(turn.t(YOUR_JOBS), buttons=rows(labels))
 
@@ -98,12 +102,16 @@ async def show(turn: Turn, order: Order) -> None:
 
         await driver.show(turn, order)
         return
-    lines = [(turn.t(STATUS), status_label(order, turn.locale)), *detail_rows(order, turn.locale)]
+    locale = turn.locale
+    lines = [
+        (turn.t(STATUS), status_label(order, locale)),
+        *detail_rows(order, locale, masked=True),
+    ]
     lines.append((turn.t(YOUR_PRICE), money(order.executor_price, order, turn.locale)))
     if order.status is OrderStatus.REVISION:
         lines.append((turn.t(MANAGER_COMMENT), await _revision_comment(turn, order)))
     footer = turn.t(IN_REVIEW_NOTE) if order.status is OrderStatus.IN_REVIEW else ""
-    title = turn.t(JOB, number=order.number) + (f" — {order.title}" if order.title else "")
+    title = job_title(order, locale, JOB)
     turn.replies.append(
         Reply(
             html=card(title, lines, footer),
@@ -264,7 +272,7 @@ async def submit(turn: Turn, order: Order, file_ids: list[int], comment: str) ->
         file.order_id = order.id
     thread = await order_thread(turn.session, order, ConversationKind.EXECUTOR)
     await add_message(
-        turn.session, thread, Direction.IN, comment or gettext(RESULT_FILED),
+        turn.session, thread, Direction.IN, comment or gettext(RESULT_FILED, turn.services.locale),
         channel=turn.incoming.channel, identity_id=turn.identity.id,
         author_executor_id=turn.identity.executor_id, files=files,
     )  # fmt: skip

@@ -67,6 +67,25 @@ STEP_DEFAULTS = {
 ANY_STEP = N_("Order №{number}: {status}.")
 ETA_UNKNOWN = N_("to be confirmed")
 ETA_MINUTES = N_("in about {minutes} min")
+# Why a notice does not go out (`why_client_misses_step`).
+UNREACHABLE = "unreachable"
+SWITCHED_OFF = "switched_off"
+
+
+async def why_client_misses_step(
+    session: AsyncSession, order: Order, step: str, services: Services
+) -> str | None:
+    """Why the client will not hear that their order reached a trip's `step`: UNREACHABLE
+    (no channel to write to), SWITCHED_OFF (the step's notice is turned off); None when the
+    notice goes out. The same reachability and template the reaction uses, so what the
+    driver is told matches what the client gets."""
+    identity = await client_identity(session, order.client_id, services.channels)
+    if identity is None:
+        return UNREACHABLE
+    client = await session.get(Client, order.client_id)
+    locale = locale_of(identity, services.locale, client.locale if client else None)
+    template = await notice_template(session, order.kind.code, order.status.value, step, locale)
+    return SWITCHED_OFF if template is None else None
 
 
 def template_keys(kind_code: str, status: str, step: str | None) -> list[str]:
@@ -147,6 +166,8 @@ class ClientNotices:
 
     def __init__(self, services: Services) -> None:
         self.tz = services.tz
+        self.locale = services.locale
+        self.channels = services.channels
 
     async def __call__(self, session: AsyncSession, event: DomainEvent) -> None:
         if not isinstance(event, OrderTransitioned):
@@ -156,12 +177,12 @@ class ClientNotices:
         name = notice_name(event, order.kind.execution_steps)
         if name is None:
             return
-        identity = await client_identity(session, order.client_id)
+        identity = await client_identity(session, order.client_id, self.channels)
         if identity is None:
             log.info("order %s: client %s has no reachable channel", order.number, order.client_id)
             return
         client = await session.get(Client, order.client_id)
-        locale = locale_of(identity, client.locale if client else None)
+        locale = locale_of(identity, self.locale, client.locale if client else None)
         reply = await self._reply(session, order, event, name, locale)
         replies = [reply] if reply is not None else []
         if name == "delivered" and order.status is S.CLOSED and order.executor_id:

@@ -13,6 +13,7 @@ items, so a notice commits with its cause or not at all.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,9 +53,9 @@ def reactions(services: Services) -> list[Reaction]:
     return [
         deliver_when_covered,
         ClientNotices(services),
-        push_job_cards,
-        notify_executors,
-        notify_applicant,
+        partial(push_job_cards, locale=services.locale),
+        partial(notify_executors, services=services),
+        partial(notify_applicant, services=services),
         StaffAlerts(services),
     ]
 
@@ -73,14 +74,17 @@ async def deliver_when_covered(session: AsyncSession, event: DomainEvent) -> Non
         await orders.deliver_order(session, order, Actor.system())  # nothing to charge
 
 
-async def notify_applicant(session: AsyncSession, event: DomainEvent) -> None:
+async def notify_applicant(
+    session: AsyncSession, event: DomainEvent, *, services: Services
+) -> None:
     """Tell an applicant the manager's decision on their application."""
     if not isinstance(event, ExecutorApproved | ExecutorRejected):
         return
-    identity = await executor_identity(session, event.executor_id)
+    identity = await executor_identity(session, event.executor_id, services.channels)
     if identity is None:
         log.info("applicant %s has no reachable channel", event.executor_id)
         return
     # The manager's reason stays in the executor's notes: it was written for the desk.
     message = APPROVED if isinstance(event, ExecutorApproved) else REJECTED
-    await send_replies(session, identity, [Reply(t(message, locale_of(identity)))])
+    text = t(message, locale_of(identity, services.locale))
+    await send_replies(session, identity, [Reply(text)])

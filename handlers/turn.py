@@ -31,7 +31,7 @@ class Turn:
 
     @property
     def locale(self) -> str:
-        return normalize_locale(self.identity.locale)
+        return normalize_locale(self.identity.locale, self.services.locale)
 
     def t(self, message: str, **values: Any) -> str:
         """Translate a message id into the person's language and fill in the values."""

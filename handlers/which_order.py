@@ -37,7 +37,7 @@ async def ask(turn: Turn) -> None:
     if turn.state is None or turn.state.flow != FLOW:
         await show_menu(turn)  # "start over" of an old prompt: the question is over
         return
-    await held.ask(turn.session, turn.identity, held.offered(turn.state))
+    await held.ask(turn.session, turn.identity, held.offered(turn.state), turn.services.locale)
 
 
 async def on_button(turn: Turn, action: str, args: list[str]) -> None:

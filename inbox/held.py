@@ -18,12 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
-from core.i18n import N_, gettext
+from core.i18n import DEFAULT_LOCALE, N_, gettext, normalize_locale
 from core.models import ChannelIdentity, Order
 from inbox import threading
 from inbox.channel import Button, Incoming, Outgoing
 from inbox.files.inbound import InboundFiles
 from inbox.filing import Arrival, file_message, incoming_from_json, order_side, own_conversation
+from inbox.masking import mask_contacts
 from inbox.models import Conversation, DialogState, InboundEvent
 from inbox.outbox import enqueue
 
@@ -36,8 +37,10 @@ async def start(
     identity: ChannelIdentity,
     event_id: int,
     order_ids: tuple[int, ...],
+    locale: str | None = None,
 ) -> None:
-    """Hold the event and ask which order it is about (the pipeline, threading rule 3)."""
+    """Hold the event and ask which order it is about (the pipeline, threading rule 3);
+    `locale`: the installation's, for someone whose own language is not known."""
     state = await session.get(DialogState, identity.id)
     if state is None:
         state = DialogState(identity_id=identity.id)
@@ -48,7 +51,7 @@ async def start(
     state.flow, state.step = FLOW, "ask"
     state.data = {"held": [*earlier, event_id], "orders": list(order_ids)}
     state.updated_at = utcnow()
-    await ask(session, identity, order_ids)
+    await ask(session, identity, order_ids, locale)
 
 
 def held_events(state: DialogState | None) -> list[int]:
@@ -79,14 +82,17 @@ async def event_of(session: AsyncSession, incoming: Incoming) -> int | None:
 
 
 async def ask(
-    session: AsyncSession, identity: ChannelIdentity, order_ids: list[int] | tuple[int, ...]
+    session: AsyncSession,
+    identity: ChannelIdentity,
+    order_ids: list[int] | tuple[int, ...],
+    locale: str | None = None,
 ) -> None:
     """The question, one button per order offered, newest first."""
     orders = (await session.scalars(select(Order).where(Order.id.in_(order_ids)))).all()
     buttons = tuple(
         (
             Button(
-                f"№{order.number} {order.title}".strip()[:60],
+                f"№{order.number} {_title_for(identity, order)}".strip()[:60],
                 payload=threading.choice_payload(order.id),
             ),
         )
@@ -98,10 +104,17 @@ async def ask(
         Outgoing(
             channel=identity.channel,
             chat_id=identity.chat_id or identity.external_id,
-            text=gettext(ASK_WHICH_ORDER, identity.locale),
+            text=gettext(
+                ASK_WHICH_ORDER, normalize_locale(identity.locale, locale or DEFAULT_LOCALE)
+            ),
             buttons=buttons,
         ),
     )
+
+
+def _title_for(identity: ChannelIdentity, order: Order) -> str:
+    """A title is the client's words: an executor reads it with contacts masked."""
+    return mask_contacts(order.title).text if identity.executor_id is not None else order.title
 
 
 async def file_in_order(

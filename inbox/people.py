@@ -32,8 +32,11 @@ def normalize_phone(raw: str) -> str:
     return "+" + digits if digits else ""
 
 
-async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity:
-    """The sender's identity, created on first contact (with a lead client behind it)."""
+async def identify(
+    session: AsyncSession, incoming: Incoming, locale: str | None = None
+) -> ChannelIdentity:
+    """The sender's identity, created on first contact (with a lead client behind it);
+    `locale`: the installation's, for the name staff see when the sender gave none."""
     key = {"channel": incoming.channel, "external_id": incoming.sender_id}
     identity = await session.scalar(_IDENTITY, key)
     if identity is None:
@@ -53,7 +56,7 @@ async def identify(session: AsyncSession, incoming: Incoming) -> ChannelIdentity
         identity.phone = normalize_phone(incoming.contact.phone)
         identity.phone_verified = True
     if identity.client_id is None and identity.executor_id is None and identity.user_id is None:
-        identity.client_id = (await _client_for(session, identity)).id
+        identity.client_id = (await _client_for(session, identity, locale)).id
     elif identity.client_id is not None and proved_phone:
         # Only when a phone was just proved: an ordinary message costs no extra query.
         await _merge_into_known_client(session, identity)
@@ -103,11 +106,13 @@ async def insert_identity(
     return identity
 
 
-async def _client_for(session: AsyncSession, identity: ChannelIdentity) -> Client:
+async def _client_for(
+    session: AsyncSession, identity: ChannelIdentity, locale: str | None
+) -> Client:
     known = await _client_by_verified_contact(session, identity)
     if known is not None:
         return known
-    name = identity.display_name or gettext(UNKNOWN_NAME, identity.locale)
+    name = identity.display_name or gettext(UNKNOWN_NAME, locale)
     client = Client(name=name, phone=identity.phone, email=identity.email, locale=identity.locale)
     session.add(client)
     await session.flush()

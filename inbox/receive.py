@@ -85,10 +85,14 @@ class Receiver:
         *,
         files: InboundFiles | None = None,
         batch_limit: int = 50,
+        locale: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._publisher = publisher
         self._dialog = dialog
+        # The installation's language (PULT_LOCALE): of the notes managers read, and of
+        # what the pipeline itself asks someone whose own language is not known.
+        self._locale = locale
         # Without it, messages are filed without their files (tests of other things).
         self._files = files
         self._group: GroupCommit[Arrival, Received | None] = GroupCommit(
@@ -217,7 +221,7 @@ class Receiver:
         incoming = arrival.incoming
         if incoming.thread is not None:
             await adopt_known_sender(session, incoming)
-        identity = await identify(session, incoming)
+        identity = await identify(session, incoming, self._locale)
         offered = incoming.conversational and incoming.automatic is None
         if offered and self._dialog is not None and await self._dialog(session, identity, incoming):
             return None
@@ -231,7 +235,7 @@ class Receiver:
         )
         if isinstance(decision, threading.AskWhich):
             # "Which order?" is a flow of the dialog engine from here on (inbox/held.py).
-            await held.start(session, identity, event_id, decision.order_ids)
+            await held.start(session, identity, event_id, decision.order_ids, self._locale)
             return None
         conversation = await _destination(session, identity, decision)
         return await self._file(session, conversation, identity, arrival)
@@ -250,14 +254,14 @@ class Receiver:
         for chat_id in incoming.unreachable:
             await mark_unreachable(session, incoming.channel, chat_id, BAD_ADDRESS)
         if incoming.automatic is not None:
-            note = automatic_note(incoming)
+            note = automatic_note(incoming, self._locale)
             return await self._file(
                 session, conversation, identity, arrival, Direction.SYSTEM, note
             )
         message_id = await self._file(session, conversation, identity, arrival)
         if found is not None and not found.party:
             sender = identity.display_name or identity.external_id
-            note = gettext(NOT_THE_PARTY).format(sender=sender)
+            note = gettext(NOT_THE_PARTY, self._locale).format(sender=sender)
             await conversations.insert_message(session, conversation, Direction.SYSTEM, note)
         return message_id
 

@@ -5,7 +5,8 @@ becomes a message plus an outbox item for the counterpart's preferred reachable 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import N_, gettext
@@ -43,7 +44,11 @@ async def reply(
     author_user_id: int,
     files: list[StoredFile] | None = None,
     channel: str | None = None,
+    masked_names: bool = False,
+    locale: str | None = None,
 ) -> Message:
+    """`masked_names`: a relay to the other side, whose file names (the sender's words, say
+    "ivan_89161234567.docx") go out with contacts masked too, the placeholder in `locale`."""
     if conversation.kind is ConversationKind.NOTES:
         return await add_message(
             session, conversation, Direction.NOTE, text, author_user_id=author_user_id,
@@ -60,7 +65,12 @@ async def reply(
         chat_id=identity.chat_id or identity.external_id,
         text=text,
         files=tuple(
-            OutgoingFile(f.storage_key, f.original_name, f.content_type) for f in files or []
+            OutgoingFile(
+                f.storage_key,
+                preview_relay(f.original_name, locale).text if masked_names else f.original_name,
+                f.content_type,
+            )
+            for f in files or []
         ),
         order_id=conversation.order_id,
         conversation_id=conversation.id,
@@ -112,45 +122,78 @@ async def route(
 
 async def card_email(session: AsyncSession, conversation: Conversation) -> str | None:
     """The e-mail address on the counterpart's card (client or executor), if any."""
-    if conversation.kind in CLIENT_SIDE and conversation.client_id is not None:
-        person: Client | Executor | None = await session.get(Client, conversation.client_id)
-    elif conversation.kind in EXECUTOR_SIDE and conversation.executor_id is not None:
-        person = await session.get(Executor, conversation.executor_id)
-    else:
-        return None
-    address = (person.email or "").strip().lower() if person is not None else ""
-    return address or None
+    client_id, executor_id = _counterpart(conversation)
+    return await _address_on_card(session, client_id, executor_id)
 
 
 async def card_email_identity(
     session: AsyncSession, conversation: Conversation
 ) -> ChannelIdentity | None:
     """An e-mail identity made from the address on the counterpart's card, so a manager can
-    write first to someone who has never e-mailed the desk. None when the card has no
-    address, or the address is known as someone else's or as unreachable (bounced)."""
-    address = await card_email(session, conversation)
+    write first to someone who has never e-mailed the desk (see `email_identity_from_card`)."""
+    client_id, executor_id = _counterpart(conversation)
+    if client_id is None and executor_id is None:
+        return None
+    return await email_identity_from_card(session, client_id=client_id, executor_id=executor_id)
+
+
+async def email_identity_from_card(
+    session: AsyncSession, *, client_id: int | None = None, executor_id: int | None = None
+) -> ChannelIdentity | None:
+    """The e-mail identity of the address on a client's (or executor's) card, made on first
+    use; the bots' notices use it too, for a person entered at the desk. None when the card
+    has no address, or the address is known as someone else's or as unreachable (bounced)."""
+    address = await _address_on_card(session, client_id, executor_id)
     if address is None:
         return None
-    known = await session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == EMAIL, ChannelIdentity.external_id == address
-        )
-    )
-    if known is not None:
-        mine = (
-            known.client_id == conversation.client_id
-            if conversation.kind in CLIENT_SIDE
-            else known.executor_id == conversation.executor_id
-        )
-        return known if mine and known.reachable else None
-    identity = ChannelIdentity(
-        channel=EMAIL, external_id=address, chat_id=address, email=address,
-        client_id=conversation.client_id if conversation.kind in CLIENT_SIDE else None,
-        executor_id=conversation.executor_id if conversation.kind in EXECUTOR_SIDE else None,
+    known = await session.scalar(_EMAIL_IDENTITY, {"address": address})
+    if known is None:
+        identity = ChannelIdentity(
+            channel=EMAIL, external_id=address, chat_id=address, email=address,
+            client_id=client_id, executor_id=None if client_id is not None else executor_id,
+        )  # fmt: skip
+        # Two notices to one client can be written at once (two of their orders moved
+        # together): the unique (channel, external_id) lets one make it, the other find it.
+        try:
+            async with session.begin_nested():
+                session.add(identity)
+            return identity
+        except IntegrityError:
+            known = await session.scalar(_EMAIL_IDENTITY, {"address": address})
+            if known is None:
+                raise
+    mine = (
+        known.client_id == client_id if client_id is not None
+        else known.executor_id == executor_id
     )  # fmt: skip
-    session.add(identity)
-    await session.flush()
-    return identity
+    return known if mine and known.reachable else None
+
+
+_EMAIL_IDENTITY = select(ChannelIdentity).where(
+    ChannelIdentity.channel == EMAIL, ChannelIdentity.external_id == bindparam("address")
+)
+
+
+def _counterpart(conversation: Conversation) -> tuple[int | None, int | None]:
+    """(client id, executor id) of whom the conversation is with; one of them is None."""
+    if conversation.kind in CLIENT_SIDE and conversation.client_id is not None:
+        return conversation.client_id, None
+    if conversation.kind in EXECUTOR_SIDE and conversation.executor_id is not None:
+        return None, conversation.executor_id
+    return None, None
+
+
+async def _address_on_card(
+    session: AsyncSession, client_id: int | None, executor_id: int | None
+) -> str | None:
+    if client_id is not None:
+        person: Client | Executor | None = await session.get(Client, client_id)
+    elif executor_id is not None:
+        person = await session.get(Executor, executor_id)
+    else:
+        return None
+    address = (person.email or "").strip().lower() if person is not None else ""
+    return address or None
 
 
 def preview_relay(text: str, locale: str | None = None) -> MaskResult:
@@ -165,9 +208,11 @@ async def forward(
     author_user_id: int,
     text: str | None = None,
     channel: str | None = None,
+    locale: str | None = None,
 ) -> Message:
     """Relay `message` (or the manager's edited `text`) from an order's client thread to its
-    executor thread or back, with phones, e-mails, handles and links masked."""
+    executor thread or back, with phones, e-mails, handles and links masked; `locale`: the
+    installation's, the language of the placeholder."""
     source = await session.get(Conversation, message.conversation_id)
     if source is None or source.kind not in RELAY or source.order_id is None:
         raise NoRoute("only messages of an order's client or executor thread can be relayed")
@@ -176,10 +221,10 @@ async def forward(
     if RELAY[source.kind] is ConversationKind.EXECUTOR and order.executor_id is None:
         raise NoRoute(f"order {order.number} has no executor yet")
     target = await order_thread(session, order, RELAY[source.kind])
-    masked = preview_relay(text if text is not None else message.text).text
+    masked = preview_relay(text if text is not None else message.text, locale).text
     relayed = await reply(
         session, target, masked, author_user_id=author_user_id, files=list(message.files),
-        channel=channel,
+        channel=channel, masked_names=True, locale=locale,
     )  # fmt: skip
     relayed.forwarded_from_id = message.id
     return relayed

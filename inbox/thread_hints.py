@@ -123,10 +123,11 @@ def is_party(identity: ChannelIdentity, conversation: Conversation) -> bool:
     return identity.client_id is not None and identity.client_id == conversation.client_id
 
 
-def automatic_note(incoming: Incoming) -> str:
-    """The system note an auto-reply or a bounce is filed as (the managers' language)."""
+def automatic_note(incoming: Incoming, locale: str | None = None) -> str:
+    """The system note an auto-reply or a bounce is filed as (the managers' language, the
+    installation's)."""
     template = BOUNCE_NOTE if incoming.automatic is Automatic.BOUNCE else AUTO_REPLY_NOTE
-    return gettext(template).format(text=(incoming.text or "").strip())
+    return gettext(template, locale).format(text=(incoming.text or "").strip())
 
 
 def _side_of(identity: ChannelIdentity, order: Order) -> ConversationKind | None:

@@ -136,7 +136,7 @@ async def bootstrap(settings: Settings) -> Container:
         bus=_event_bus(settings.redis_url),
         rate_limiter=_rate_limiter(redis),
         files=files,
-        inbound_files=InboundFiles(channels, files, settings.max_file_size),
+        inbound_files=InboundFiles(channels, files, settings.max_file_size, locale=settings.locale),
         channels=channels,
         payments=_payment_providers(settings),
     )
@@ -151,6 +151,7 @@ async def bootstrap(settings: Settings) -> Container:
         container.publisher,
         _dialog_hook(container),
         files=container.inbound_files,
+        locale=settings.locale,
     )
     if settings.telegram_token is not None:
         container.telegram = _telegram(container)
@@ -180,6 +181,8 @@ def _flow_services(container: Container) -> Services:
         files=container.inbound_files,
         public_url=settings.public_url,
         tz=settings.tz,
+        locale=settings.locale,
+        channels=container.channels,
     )
 
 

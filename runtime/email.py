@@ -33,7 +33,7 @@ class EmailRuntime:
         assert email is not None
         self.settings = email
         self.addresses = ReplyAddresses(email.address, email.tag_pattern, settings.email_secret)
-        self.channel = EmailChannel(email, self.addresses, files, sessions)
+        self.channel = EmailChannel(email, self.addresses, files, sessions, locale=settings.locale)
         self.intake = MailIntake(self.addresses, files, settings.max_file_size, receive)
         self.mailbox = Mailbox(
             host=email.imap_host,

@@ -32,6 +32,7 @@ from inbox.channel import (
     RetryableError,
 )
 from inbox.files import BlobNotFound, FileStore, InvalidStorageKey
+from inbox.masking import mask_contacts
 from inbox.models import Conversation, ConversationKind, InboundEvent, Message, ThreadRef
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,12 @@ class EmailChannel:
         addresses: ReplyAddresses,
         files: FileStore,
         sessions: async_sessionmaker[AsyncSession],
+        *,
+        locale: str | None = None,
     ) -> None:
         self.settings = settings
+        # The installation's language (PULT_LOCALE): of the subject and the mail's own words.
+        self.locale = locale
         self.addresses = addresses
         self.files = files
         self._sessions = sessions
@@ -74,9 +79,10 @@ class EmailChannel:
             sender=format_address(self.settings.address, self.settings.name),
             reply_to=reply_to,
             message_id=message_id,
-            subject=subject_for(thread, override=message.extra.get("subject")),
+            subject=subject_for(thread, self.locale, override=message.extra.get("subject")),
             thread=thread,
             files=[await self._file(f.storage_key, f.name, f.content_type) for f in message.files],
+            locale=self.locale,
         )
         await self._smtp(mail, message.chat_id)
         return DeliveryReceipt(message_id)
@@ -137,10 +143,13 @@ async def thread_of(session: AsyncSession, message: Outgoing) -> tuple[Thread, s
     last_subject = in_reply_to = None
     if conversation is not None:
         references, in_reply_to, last_subject = await _mails_of(session, conversation.id)
+    title = order.title if order else None
+    if title and side == "executor":
+        title = mask_contacts(title).text  # the client's words: no contacts to executors
     return (
         Thread(
             order_number=order.number if order else None,
-            order_title=order.title if order else None,
+            order_title=title,
             last_subject=last_subject,
             in_reply_to=in_reply_to,
             references=tuple(references),

@@ -1,7 +1,7 @@
-"""An `Outgoing` as a MIME mail: text with an HTML alternative, attachments (RFC 2231 file
-names, RFC 2047 display names: Russian is safe in both), From the desk, Reply-To the
-order-tagged address, our Message-ID, In-Reply-To / References continuing the thread, and
-`[#<order number>]` in the subject."""
+"""An `Outgoing` as a MIME mail: text with an HTML alternative (the bots' cards and their
+buttons made readable in both), attachments (RFC 2231 file names, RFC 2047 display names:
+Russian is safe in both), From the desk, Reply-To the order-tagged address, our Message-ID,
+In-Reply-To / References continuing the thread, and `[#<order number>]` in the subject."""
 
 from __future__ import annotations
 
@@ -13,12 +13,18 @@ from email.utils import format_datetime
 
 from core.db import utcnow
 from core.i18n import N_, gettext
-from inbox.channel import Button, Outgoing
+from inbox.channel import Outgoing
 
 ORDER_SUBJECT = N_("Order #{number}")
 DESK_SUBJECT = N_("Message from the desk")
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|ответ|отв)\s*(\[\d+\])?\s*:\s*)+", re.I)
 MAX_REFERENCES = 10
+REPLY_WITH_CHOICE = N_(
+    "To answer, reply to this e-mail with one of these choices or in your own words; "
+    "a manager will read your reply:"
+)
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+_TAG = re.compile(r"</?[a-z][^>]*>", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,7 @@ def build_mail(
     subject: str,
     thread: Thread,
     files: list[FileBytes],
+    locale: str | None = None,
 ) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
@@ -87,9 +94,9 @@ def build_mail(
     # Ours is an answer from a person, but robots must not answer it automatically.
     mail["Auto-Submitted"] = "no"
     mail["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    text = message.text + _links_as_text(message.buttons)
+    text, markup = bodies(message, locale)
     mail.set_content(text, cte="quoted-printable")
-    mail.add_alternative(message.html or text_as_html(text), subtype="html")
+    mail.add_alternative(markup, subtype="html", cte="quoted-printable")
     for file in files:
         maintype, _, subtype = file.content_type.partition("/")
         mail.add_attachment(
@@ -101,22 +108,59 @@ def build_mail(
     return mail
 
 
+def bodies(message: Outgoing, locale: str | None = None) -> tuple[str, str]:
+    """The text part and the HTML part of a message. A flow's card comes as the bots'
+    markup (`handlers.reply`: escaped text with <b>, <i>, <a href> and line breaks); a
+    manager's reply as plain text. Buttons become what a mail can hold: a link button its
+    link, the others the choices listed, answered by replying (a manager reads the reply:
+    mail never reaches a bot flow)."""
+    markup = message.html if message.html is not None else html.escape(message.text, quote=False)
+    links = [b for row in message.buttons for b in row if b.kind == "url" and b.payload]
+    choices = [b.label for row in message.buttons for b in row if b.kind == "callback"]
+    text_parts = [markup_as_text(markup)]
+    html_parts = [markup.strip()]
+    if links:
+        text_parts.append("\n".join(f"{b.label}: {b.payload}" for b in links))
+        html_parts.append(
+            "\n".join(
+                f'<a href="{html.escape(b.payload or "")}">{html.escape(b.label)}</a>'
+                for b in links
+            )
+        )
+    if choices:
+        intro = gettext(REPLY_WITH_CHOICE, locale)
+        text_parts.append("\n".join([intro, *(f"- {label}" for label in choices)]))
+        html_parts.append(
+            "\n".join([html.escape(intro), *(f"— {html.escape(label)}" for label in choices)])
+        )
+    text = "\n\n".join(part for part in text_parts if part.strip())
+    return text + "\n", _document("\n\n".join(part for part in html_parts if part.strip()))
+
+
+def markup_as_text(markup: str) -> str:
+    """The bots' markup as plain text: a link keeps its address, tags go, entities are
+    read back (`&lt;` is the "<" a person typed)."""
+    linked = _LINK.sub(
+        lambda m: m.group(2) if m.group(2) == m.group(1) else f"{m.group(2)} ({m.group(1)})",
+        markup,
+    )
+    return html.unescape(_TAG.sub("", linked)).strip()
+
+
 def text_as_html(text: str) -> str:
+    return _document(html.escape(text.strip(), quote=False))
+
+
+def _document(markup: str) -> str:
+    """Safe markup as an HTML mail: paragraphs at blank lines, <br> at line breaks (a
+    mail reader joins lines that HTML does not break)."""
     paragraphs = [
-        "<p>" + html.escape(chunk).replace("\n", "<br>\n") + "</p>"
-        for chunk in re.split(r"\n\s*\n", text.strip())
+        "<p>" + chunk.strip("\n").replace("\n", "<br>\n") + "</p>"
+        for chunk in re.split(r"\n\s*\n", markup.strip())
+        if chunk.strip()
     ]
     return (
         '<html><body style="font-family: sans-serif">\n'
         + "\n".join(paragraphs)
         + "\n</body></html>"
     )
-
-
-def _links_as_text(rows: tuple[tuple[Button, ...], ...]) -> str:
-    """Mail has no buttons: a link button becomes its address; the others are left out
-    (an e-mail reader answers in words)."""
-    links = [
-        f"{b.label}: {b.payload}" for row in rows for b in row if b.kind == "url" and b.payload
-    ]
-    return "\n\n" + "\n".join(links) if links else ""

@@ -60,11 +60,13 @@ def translations(locale: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(buffer)
 
 
-def normalize_locale(locale: str | None) -> str:
+def normalize_locale(locale: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """A supported language from a tag like "en-GB"; `default` (the installation's
+    language, PULT_LOCALE) for none or one we have no catalogue for."""
     if not locale:
-        return DEFAULT_LOCALE
+        return default
     lang = locale.replace("-", "_").split("_")[0].lower()
-    return lang if lang in SUPPORTED_LOCALES else DEFAULT_LOCALE
+    return lang if lang in SUPPORTED_LOCALES else default
 
 
 def gettext(message: str, locale: str | None = None) -> str:

@@ -51,12 +51,20 @@ class Attached:
 
 
 class InboundFiles:
-    def __init__(self, sources: ChannelRegistry, store: FileStore, max_bytes: int) -> None:
+    def __init__(
+        self,
+        sources: ChannelRegistry,
+        store: FileStore,
+        max_bytes: int,
+        *,
+        locale: str | None = None,
+    ) -> None:
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, got {max_bytes}")
         self.sources = sources
         self.store = store
         self.max_bytes = max_bytes
+        self.locale = locale  # the installation's (PULT_LOCALE): managers read the notes
 
     def can_fetch(self, channel: str) -> bool:
         return channel in self.sources and isinstance(self.sources.get(channel), FileSource)
@@ -150,14 +158,14 @@ class InboundFiles:
         owner: Owner | None = None,
     ) -> Attached:
         """Rows for the event's files (what `prefetch` got, the rest fetched now) and a
-        note for each file that did not come. Notes are in the installation's default
-        language: the managers read them."""
+        note for each file that did not come. Notes are in the installation's language:
+        the managers read them."""
         attached = Attached()
         for file in incoming.files:
             name = inbound_name(file)
             if not self.can_fetch(incoming.channel):
                 log.warning("%s cannot fetch files: %s not received", incoming.channel, name)
-                attached.notes.append(gettext(NO_SOURCE).format(name=name))
+                attached.notes.append(gettext(NO_SOURCE, self.locale).format(name=name))
                 continue
             outcome = prefetched.get(file.ref)
             if outcome is None:
@@ -166,7 +174,7 @@ class InboundFiles:
                 except FileTooLarge as refused:
                     outcome = refused
             if isinstance(outcome, FileTooLarge):
-                attached.notes.append(too_large_note(name, outcome.limit))
+                attached.notes.append(too_large_note(name, outcome.limit, self.locale))
                 continue
             attached.files.append(self.record(session, file, outcome, owner=owner))
         if attached.files:

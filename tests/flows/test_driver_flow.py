@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import exchange, orders
 from core.models import (
+    ChannelIdentity,
     Executor,
     ExecutorKind,
     FilePurpose,
     Order,
     OrderEvent,
     OrderStatus,
+    Setting,
     StoredFile,
 )
 from core.transitions import Actor
@@ -56,11 +58,21 @@ async def _driver(
     return await executor_chat(sessions, receiver, sender, "Водитель", parent_id=company_id)
 
 
-async def _trip(sessions: async_sessionmaker[AsyncSession], driver_id: int) -> tuple[int, int]:
-    """A confirmed trip a manager gave to the driver: its id and number."""
+async def _trip(
+    sessions: async_sessionmaker[AsyncSession], driver_id: int, *, client_has_bot: bool = True
+) -> tuple[int, int]:
+    """A confirmed trip a manager gave to the driver: its id and number. The client talks
+    to the bot, or (`client_has_bot=False`) was entered at the desk and has no channel."""
     async with sessions() as session:
         manager = Actor.staff(await builders.staff(session))
         buyer = await builders.client(session)
+        if client_has_bot:
+            chat = f"client-{buyer.id}"
+            session.add(
+                ChannelIdentity(
+                    channel="telegram", external_id=chat, chat_id=chat, client_id=buyer.id
+                )
+            )
         when = (datetime.now(UTC) + timedelta(days=2)).astimezone(MOSCOW).replace(microsecond=0)
         order = await orders.create_order(
             session, kind=await builders.kind(session, "trip"), client_id=buyer.id,
@@ -94,7 +106,10 @@ async def test_a_driver_accepts_reports_each_step_with_an_eta_and_finishes_with_
     assert f"Рейс №{number}" in (card[0].html or "") and "Москва, Ленина, 1" in (card[0].html or "")
     assert labels(card[0]) == ["Принять", "Отказаться"]
     accepted = await chat.press("Принять")
-    assert texts(accepted)[0].startswith(f"Рейс №{number} ваш.")
+    # No map shows a driver's location: the bot asks for none and promises none.
+    assert texts(accepted)[0] == (
+        f"Рейс №{number} ваш. Отмечайте каждый этап кнопкой ниже по ходу рейса."
+    )
     assert labels(accepted[1]) == ["В пути"]
     assert (await _order(sessions, trip_id)).step == "accepted"
 
@@ -144,6 +159,35 @@ async def test_a_driver_accepts_reports_each_step_with_an_eta_and_finishes_with_
     assert submitted is not None and submitted.data == {
         "comment": "Груз доставлен, без повреждений"
     }
+
+
+async def test_a_driver_is_not_told_the_client_knows_the_arrival_when_the_client_has_no_channel(
+    receiver: Receiver, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    chat, driver_id = await _driver(sessions, receiver)
+    trip_id, _ = await _trip(sessions, driver_id, client_has_bot=False)  # entered by phone
+    await chat.send(button=f"trip:accept:{trip_id}")
+    await chat.press("В пути")
+    on_the_way = texts(await chat.send("через 40 минут"))[0]
+    assert "Клиенту сообщили" not in on_the_way
+    assert on_the_way.startswith("В пути (прибытие примерно в ")
+    assert "Клиенту не сообщили: с ним нет связи ни в одном канале." in on_the_way
+    assert (await _order(sessions, trip_id)).step == "en_route"  # the step itself is taken
+
+
+async def test_a_driver_is_not_told_the_client_knows_the_arrival_when_that_notice_is_off(
+    receiver: Receiver, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    chat, driver_id = await _driver(sessions, receiver)
+    trip_id, _ = await _trip(sessions, driver_id)  # the client talks to the bot
+    async with sessions() as session:
+        session.add(Setting(key="notice.step.en_route", value=""))  # switched off
+        await session.commit()
+    await chat.send(button=f"trip:accept:{trip_id}")
+    await chat.press("В пути")
+    on_the_way = texts(await chat.send("через 40 минут"))[0]
+    assert on_the_way.startswith("В пути (прибытие примерно в ")
+    assert "Клиенту не сообщили: это уведомление отключено в настройках." in on_the_way
 
 
 async def test_an_eta_button_works_and_a_declined_trip_goes_back_to_the_manager(

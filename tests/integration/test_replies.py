@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import exchange
 from core.db import utcnow
-from core.models import ChannelIdentity, Client
+from core.models import ChannelIdentity, Client, FilePurpose, StoredFile
 from inbox.conversations import add_message, order_thread
 from inbox.models import ConversationKind, DeliveryStatus, Direction, OutboxItem
 from inbox.outbox import outgoing_from_json
@@ -100,6 +100,32 @@ async def test_relaying_to_the_executor_masks_contacts(session: AsyncSession) ->
     assert text.count("[контакт скрыт]") == 2
     assert text.endswith("Объём 35 страниц.")
     assert relayed.forwarded_from_id == said.id
+
+
+async def test_relaying_a_clients_file_masks_the_contact_in_its_name(
+    session: AsyncSession,
+) -> None:
+    order, manager = await builders.order_on_exchange(session, 100_000)
+    author = await builders.executor(session)
+    await exchange.take_job(session, order, author)
+    session.add(ChannelIdentity(channel="telegram", external_id="a1", chat_id="a1",
+                                executor_id=author.id))  # fmt: skip
+    layout = StoredFile(
+        storage_key="ab/cd", original_name="макет_ivan_89161234567.pdf",
+        content_type="application/pdf", size=10, sha256="0" * 64,
+        purpose=FilePurpose.ATTACHMENT, order_id=order.id,
+    )  # fmt: skip
+    session.add(layout)
+    await session.flush()
+    client_thread = await order_thread(session, order, ConversationKind.CLIENT)
+    said = await add_message(session, client_thread, Direction.IN, "Макет", files=[layout])
+
+    await forward(session, said, author_user_id=manager.user_id or 0, locale="en")
+
+    item = await session.scalar(select(OutboxItem))
+    assert item is not None
+    (sent,) = outgoing_from_json(item.payload).files
+    assert sent.name == "макет_ivan_[contact hidden].pdf"  # the desk's language: en here
 
 
 async def test_nothing_is_relayed_to_an_order_without_an_executor(session: AsyncSession) -> None:

@@ -116,7 +116,7 @@ async def test_a_trip_at_a_fixed_price_step_by_step(
 
     # -- accepted; on the way with an arrival time; the live location kept --------------------
     await winner.press("Принять")
-    await winner.wait_for(f"Рейс №{NUMBER} ваш. В пути делитесь в этом чате трансляцией")
+    await winner.wait_for(f"Рейс №{NUMBER} ваш. Отмечайте каждый этап кнопкой ниже")
     await zoya.wait_for(f"На заказ №{NUMBER} назначен водитель.")
     await winner.press("В пути")
     asked = await winner.wait_for("Когда вы будете на месте?")

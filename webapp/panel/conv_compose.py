@@ -203,7 +203,8 @@ async def forward_preview(request: web.Request) -> web.StreamResponse:
         # Rendered inside the unit of work: leaving it without a commit expires the rows.
         return render_fragment(
             request, "panel/_thread_forward.html", conversation=conversation, message=message,
-            masked=preview_relay(message.text), target=RELAY[conversation.kind],
+            masked=preview_relay(message.text, request.app[SERVICES].default_locale),
+            target=RELAY[conversation.kind],
             channels=await _target_channels(uow.session, conversation),
         )  # fmt: skip
 
@@ -226,6 +227,7 @@ async def forward_handler(request: web.Request) -> web.StreamResponse:
             await forward(
                 session, message, author_user_id=staff.user_id,
                 text=text or None, channel=channel,
+                locale=request.app[SERVICES].default_locale,
             )  # fmt: skip
         except NoRoute:
             error = gettext(NO_ROUTE, locale)
