@@ -4,6 +4,8 @@ see only their own conversations."""
 
 from __future__ import annotations
 
+import re
+
 from core.i18n import gettext
 from core.lifecycle import STATUS_LABELS
 from tests.panel.conftest import AddStaff, OpenPanel, Panel
@@ -74,6 +76,23 @@ async def test_filters_narrow_the_list_and_live_in_the_url(
     assert (
         '<option value="email" selected>' in page and 'name="unanswered" value="1" checked' in page
     )
+
+
+async def test_the_channel_filter_offers_only_channels_this_installation_has(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    """It offered Viber, VK and site chat on every desk, though none of them exists."""
+    await desk(panel.container, add_staff)  # people on loopback, e-mail and VK
+    await _signed_in(panel, "maria@desk.example")
+    configured = panel.container.channels.names()
+
+    page = await _inbox(panel)
+
+    select = page.split('<select name="channel"', 1)[1].split("</select>", 1)[0]
+    offered = re.findall(r'<option value="(\w+)"', select)
+    assert sorted(offered) == sorted({"email", "vk", "loopback", *configured})
+    assert "viber" not in offered and "site" not in offered
+    assert "Viber" not in select and "Чат на сайте" not in select
 
 
 async def test_search_finds_by_text_order_number_name_phone_and_email(

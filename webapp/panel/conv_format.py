@@ -27,6 +27,7 @@ CHANNEL_BADGES = {
     "sms": ChannelBadge("SMS", "SMS"),
     "loopback": ChannelBadge("LB", N_("Test channel")),
 }
+# The order the inbox filter lists channels in (only those the installation has).
 KNOWN_CHANNELS = ("telegram", "email", "viber", "vk", "site")
 
 WAITING_MINUTES = N_("waiting {n} min")

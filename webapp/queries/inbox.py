@@ -2,6 +2,7 @@
 
     inbox_page(session, viewer_id=, filters=InboxFilters(), limit=50, before=None) -> InboxPage
     inbox_rows(session, conversation_ids, viewer_id=) -> list[InboxRow]
+    channels_with_people(session) -> list[str]
 
 A row is one conversation (an order's client or executor thread, a lead, an executor
 application; internal notes are not listed): its order, the counterpart, the channel of the
@@ -37,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.db import UTCDateTime
-from core.models import Client, Executor, Order, OrderStatus, User
+from core.models import ChannelIdentity, Client, Executor, Order, OrderStatus, User
 from inbox.models import Conversation, ConversationKind, Direction, Message, ReadMarker
 
 PREVIEW_CHARS = 120
@@ -152,6 +153,14 @@ def listed_kinds(kinds: Sequence[ConversationKind] = ()) -> ColumnElement[bool]:
     if kinds:
         return Conversation.kind.in_(kinds)
     return Conversation.kind != ConversationKind.NOTES
+
+
+async def channels_with_people(session: AsyncSession) -> list[str]:
+    """The channels someone has an identity on: with the configured ones, what the inbox's
+    channel filter can usefully offer (a row's channel is that of a counterpart's message,
+    and every inbound message comes from an identity)."""
+    rows = await session.scalars(select(ChannelIdentity.channel).distinct())
+    return sorted(rows)
 
 
 async def inbox_page(
