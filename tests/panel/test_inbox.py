@@ -39,8 +39,24 @@ async def test_conversations_come_newest_first_with_channel_order_unread_and_wai
     assert 'class="ch ch-loopback"' in row_a
     assert 'class="badge unread"' in row_a and "ждёт" in row_a
     assert "ch-email" in rows[scene.thread_b] and "ждёт" not in rows[scene.thread_b]
-    assert "Вы:" in rows[scene.thread_b]  # Ivan's answer is the latest there
+    assert "Иван:" in rows[scene.thread_b]  # Ivan's answer is the latest there
     assert "Лид" in rows[scene.lead] and "ch-vk" in rows[scene.lead]
+
+
+async def test_a_staff_answer_is_shown_with_its_authors_name_and_you_only_for_your_own(
+    panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    """Every staff member's answer was prefixed "Вы:", whoever was looking."""
+    scene = await desk(panel.container, add_staff)  # Ivan answered Boris last
+    await _signed_in(panel, "maria@desk.example")
+
+    for_maria = inbox_rows(await _inbox(panel))[scene.thread_b]
+    async with open_panel() as other:
+        await _signed_in(other, "ivan@desk.example")
+        for_ivan = inbox_rows(await _inbox(other))[scene.thread_b]
+
+    assert "Иван:" in for_maria and "Вы:" not in for_maria
+    assert "Вы:" in for_ivan and "Иван:" not in for_ivan
 
 
 async def test_reading_a_thread_clears_its_unread_mark_for_that_person_only(
