@@ -128,6 +128,19 @@ async def test_search_finds_by_text_order_number_name_phone_and_email(
     assert await ids("нет такого") == []
 
 
+async def test_a_search_that_finds_nothing_says_so_with_what_was_searched(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    """It said "no conversations here", as if the inbox were empty."""
+    await desk(panel.container, add_staff)
+    await _signed_in(panel, "maria@desk.example")
+
+    page = await _inbox(panel, "?q=Пиццерия")
+
+    assert "По запросу «Пиццерия» ничего не найдено." in page
+    assert "Здесь пока нет переписок." not in page
+
+
 async def test_htmx_gets_the_list_alone_and_show_more_pages_on(
     panel: Panel, add_staff: AddStaff
 ) -> None:

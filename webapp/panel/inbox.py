@@ -50,6 +50,7 @@ KIND_CHOICES = {"lead": ConversationKind.LEAD, "application": ConversationKind.A
 MATCH_LABELS = {
     "order": N_("order number"),
     "client": N_("client name"),
+    "company": N_("company"),
     "phone": N_("phone"),
     "email": N_("e-mail"),
     "text": N_("message text"),
