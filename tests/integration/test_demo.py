@@ -26,7 +26,9 @@ from core.models import (
     Payment,
     PaymentMethod,
 )
+from inbox.conversations import order_thread
 from inbox.models import Conversation, ConversationKind, Direction, InboundEvent, Message
+from inbox.replies import route
 from runtime.bootstrap import Container, bootstrap
 from runtime.demo import DemoRefused, fill_demo
 from runtime.settings import load_settings
@@ -132,6 +134,11 @@ async def test_demo_writes_only_what_users_can_do_in_russian_with_every_executor
     assert {e.kind for e in executors} == {ExecutorKind.PERSON}
     assert all(e.parent_id is None and e.email for e in executors)
     assert {e.id for e in executors} <= reachable
+    async with container.uow() as uow:  # a manager can forward on every job: it has a route
+        jobs = list(await uow.session.scalars(select(Order).where(Order.executor_id.is_not(None))))
+        for job in jobs:
+            thread = await order_thread(uow.session, job, ConversationKind.EXECUTOR)
+            assert (await route(uow.session, thread)).executor_id == job.executor_id
     english = {
         choice for spec in BUILTIN_KINDS for field in spec.fields for choice in field.choices
     }
