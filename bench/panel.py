@@ -13,7 +13,7 @@ fresh session. Times are per call as a page handler sees them: SQL on the server
 round trips, and building the result dataclasses.
 
 --only-build generates a database and keeps it (for EXPLAIN); --keep keeps it after measuring.
-With --no-indexes it then drops the indexes of migration 0004 (the panel's), runs ANALYZE
+With --no-indexes it then drops the indexes of migrations 0004 and 0011 (the panel's), runs ANALYZE
 and measures again, so the two columns show what those indexes buy."""
 
 from __future__ import annotations
