@@ -13,9 +13,9 @@ makes them, in the installation's language.
 
 Every executor applied through the Telegram bot (the only way to apply) and gave an e-mail
 address, so each has a reachable identity and an address on the card: forwarding can be
-tried on any job. On a bare `make run` neither Telegram nor e-mail is configured, so what a
-manager sends is stored and shown with the reason it cannot leave; with e-mail configured
-the composer offers the card's address too."""
+tried on any job. On a bare `make run` neither Telegram nor e-mail is configured: what a
+manager sends (and the notices the desk's own reactions write) is stored in its conversation
+but cannot leave; with e-mail configured the composer offers the card's address too."""
 
 from __future__ import annotations
 
