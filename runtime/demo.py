@@ -1,8 +1,21 @@
 """`pult demo`: realistic demo data for an empty database — staff, clients, executors with
-skills, orders of all three built-in kinds in every status, payments and ledger entries, and
+skills, orders of all three built-in kinds in every status, the money the clients paid, and
 the conversations about them (runtime/demo_threads.py).
-Everything goes through the real domain services, so the data obeys the same rules as
-real work (audit trail, balances, discounts)."""
+
+Everything is done as people would do it, through the same services the panel and the bots
+call: executors apply as the bot's application files them and a manager approves them;
+orders move by the lifecycle's own moves; money is recorded by a manager as received in
+cash, by card or by bank transfer (`core.payments.record_payment`, which holds, charges,
+accrues the executor and delivers exactly as the panel's "record a payment" does). Nothing
+is written that no user could do: no gateway payments, no payouts or cash-desk entries
+(the panel has no page for them), no supplier companies. Titles are made as the wizard
+makes them, in the installation's language.
+
+Every executor applied through the Telegram bot (the only way to apply) and gave an e-mail
+address, so each has a reachable identity and an address on the card: forwarding can be
+tried on any job. On a bare `make run` neither Telegram nor e-mail is configured: what a
+manager sends (and the notices the desk's own reactions write) is stored in its conversation
+but cannot leave; with e-mail configured the composer offers the card's address too."""
 
 from __future__ import annotations
 
@@ -13,16 +26,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import exchange, ledger, orders
+from core import applications, exchange, orders, payments
 from core.db import utcnow
 from core.i18n import N_, gettext
-from core.ledger import Source
 from core.models import (
-    AccountKind,
+    ChannelIdentity,
     Client,
     DiscountTier,
     Executor,
-    ExecutorKind,
     ExecutorStatus,
     LedgerTransaction,
     Order,
@@ -30,19 +41,22 @@ from core.models import (
     OrderStatus,
     Payment,
     PaymentMethod,
-    PaymentStatus,
     Skill,
     StaffRole,
 )
 from core.staff import create_user
 from core.transitions import Actor
 from core.uow import UnitOfWork
-from inbox.models import Message
+from handlers import application
+from inbox.conversations import add_message, application_conversation
+from inbox.models import Direction, Message
 from runtime.bootstrap import Container
-from runtime.demo_threads import add_demo_threads
+from runtime.demo_threads import add_demo_threads, client_identities
+from webapp.panel.order_fields import title_for
 
 S = OrderStatus
 RUB = "RUB"
+MANUAL = "manual"  # the provider of money a manager records (core.payments)
 
 
 class DemoRefused(Exception):
@@ -56,6 +70,7 @@ class DemoContext:
     kinds: dict[str, OrderKind]
     executors: dict[str, Executor]
     clients: list[Client]
+    locale: str
     passwords: dict[str, str] = field(default_factory=dict)
 
 
@@ -69,6 +84,18 @@ class DemoOrder:
     executor_price: int | None
     details: dict[str, Any]
     days_to_deadline: int = 7
+
+
+@dataclass(frozen=True)
+class DemoExecutor:
+    """What an executor typed into the bot's application."""
+
+    name: str
+    phone: str
+    email: str
+    skills: tuple[str, ...]
+    experience: str
+    approved: bool = True
 
 
 STAFF = [
@@ -91,7 +118,26 @@ AUTHORS = {
     "Наталья Козлова": ["Педагогика", "Психология"],
     "Павел Орлов": ["Программирование", "Математика"],
 }
+PRINTER = "Виктор Ершов"
+DRIVERS = ("Николай Громов", "Андрей Белов")
+EXECUTORS = [
+    *(
+        DemoExecutor(name, f"+7916555{number:04d}", f"author{number}@example.ru", tuple(skills),
+                     "5 лет, 200+ работ")
+        for number, (name, skills) in enumerate(AUTHORS.items(), start=1)
+    ),
+    DemoExecutor("Юлия Зайцева", "+79165550010", "zaytseva.j@example.ru", ("Экономика",),
+                 "Студентка магистратуры", approved=False),
+    DemoExecutor(PRINTER, "+79165550020", "ershov.print@example.ru", (),
+                 "Печатник, цифровая и офсетная печать, 12 лет"),
+    DemoExecutor(DRIVERS[0], "+79165550030", "gromov.n@example.ru", (),
+                 "Манипулятор 5 т, стрела 7 м; категории C, E"),
+    DemoExecutor(DRIVERS[1], "+79165550031", "belov.a@example.ru", (),
+                 "Бортовой КамАЗ 10 т; категория C"),
+]  # fmt: skip
 DISCOUNT_TIERS = [(1_000_000, 300), (3_000_000, 500), (10_000_000, 1000)]
+# How each client pays: companies by bank transfer, people by card and the rest in cash.
+COMPANY_CLIENTS = {5, 6}
 
 
 def _paper(client: int, target: OrderStatus, discipline: str, topic: str, **kw: Any) -> DemoOrder:
@@ -115,8 +161,8 @@ def _paper(client: int, target: OrderStatus, discipline: str, topic: str, **kw: 
 
 
 def _print(client: int, target: OrderStatus, product: str, quantity: int, size: str) -> DemoOrder:
-    details = {"product": product, "quantity": quantity, "size": size, "outsourced": True}
-    return DemoOrder("print_job", client, target, 450_000, "Типография «Оттиск»", 280_000, details)
+    details = {"product": product, "quantity": quantity, "size": size, "outsourced": False}
+    return DemoOrder("print_job", client, target, 450_000, PRINTER, 280_000, details)
 
 
 def _trip(
@@ -124,7 +170,7 @@ def _trip(
 ) -> DemoOrder:
     details = {"request_type": request_type, "pickup": pickup, "dropoff": dropoff}
     details["vehicle"] = "Манипулятор 5 т, стрела 7 м"
-    return DemoOrder("trip", client, target, 2_400_000, "Николай Громов", 1_900_000, details, 2)
+    return DemoOrder("trip", client, target, 2_400_000, DRIVERS[0], 1_900_000, details, 2)
 
 
 ORDERS = [
@@ -162,19 +208,17 @@ ORDERS = [
 
 async def fill_demo(container: Container) -> str:
     """Fill an empty database; returns a summary with the demo staff logins."""
+    locale = container.default_locale
     async with container.uow() as uow:
-        ctx = await _prepare(uow)
-        by = ctx.manager.user_id
-        await ledger.cash_in(
-            uow.session, "cash", 10_000_000, RUB, "Взнос владельца", recorded_by=by
-        )
+        ctx = await _prepare(uow, locale)
         for spec in ORDERS:
             await _demo_order(ctx, spec)
-        await _month_end(ctx)
-        await add_demo_threads(uow.session, ctx.clients, by)
+        identities = await client_identities(uow.session, ctx.clients)
         await uow.commit()
-        counts = await _counts(uow.session)
-    locale = container.default_locale
+        manager_id = ctx.manager.user_id
+    await add_demo_threads(container, identities, manager_id)
+    async with container.sessions() as session:
+        counts = await _counts(session)
     lines = [gettext("Demo data created:", locale)]
     lines += [f"  {gettext(what, locale)}: {count}" for what, count in counts.items()]
     lines.append(gettext("Demo staff accounts (one-time passwords):", locale))
@@ -182,7 +226,7 @@ async def fill_demo(container: Container) -> str:
     return "\n".join(lines)
 
 
-async def _prepare(uow: UnitOfWork) -> DemoContext:
+async def _prepare(uow: UnitOfWork, locale: str) -> DemoContext:
     session = uow.session
     if await session.scalar(select(func.count(Client.id))):
         raise DemoRefused("the database already has clients; demo data fills an empty one only")
@@ -201,52 +245,75 @@ async def _prepare(uow: UnitOfWork) -> DemoContext:
     session.add_all(clients)
     kinds = {kind.code: kind for kind in (await session.scalars(select(OrderKind))).all()}
     await session.flush()
-    return DemoContext(
-        session, Actor.staff(managers[0]), kinds, await _executors(session), clients, passwords
-    )
+    manager = Actor.staff(managers[0])
+    executors = await _executors(session, manager, locale)
+    return DemoContext(session, manager, kinds, executors, clients, locale, passwords)
 
 
-async def _executors(session: AsyncSession) -> dict[str, Executor]:
+async def _executors(session: AsyncSession, manager: Actor, locale: str) -> dict[str, Executor]:
+    """Each executor as the bot's application leaves them (an applicant with their
+    Telegram identity and the application in its conversation); a manager approves all
+    but one, who stays an applicant to review."""
     skills = {name: Skill(name=name) for names in AUTHORS.values() for name in names}
+    session.add_all(skills.values())
     people: dict[str, Executor] = {}
-    for name, names in AUTHORS.items():
-        people[name] = Executor(
-            name=name, status=ExecutorStatus.ACTIVE, capacity=5, experience="5 лет, 200+ работ",
-            skills=[skills[skill] for skill in names], approved_at=utcnow(),
+    for number, spec in enumerate(EXECUTORS, start=1):
+        executor = Executor(
+            name=spec.name, phone=spec.phone, email=spec.email, experience=spec.experience,
+            status=ExecutorStatus.APPLICANT, skills=[skills[name] for name in spec.skills],
         )  # fmt: skip
-    people["Юлия Зайцева"] = Executor(
-        name="Юлия Зайцева", status=ExecutorStatus.APPLICANT, experience="Студентка магистратуры",
-        skills=[skills["Экономика"]],
-    )  # fmt: skip
-    people["Типография «Оттиск»"] = Executor(
-        name="Типография «Оттиск»", kind=ExecutorKind.COMPANY, status=ExecutorStatus.ACTIVE,
-        capacity=20, phone="+74951234567", email="zakaz@ottisk.example.ru",
-    )  # fmt: skip
-    supplier = Executor(
-        name="ООО «ТехПарк»", kind=ExecutorKind.COMPANY, status=ExecutorStatus.ACTIVE,
-        capacity=10, phone="+74957654321",
-    )  # fmt: skip
-    people["ООО «ТехПарк»"] = supplier
-    for driver in ("Николай Громов", "Андрей Белов"):
-        people[driver] = Executor(
-            name=driver, status=ExecutorStatus.ACTIVE, capacity=2, parent=supplier
-        )
-    session.add_all(people.values())
-    await session.flush()
+        session.add(executor)
+        await session.flush()
+        identity = ChannelIdentity(
+            channel="telegram", external_id=f"tg-demo-executor-{number}",
+            chat_id=f"tg-demo-executor-{number}", display_name=spec.name,
+            executor_id=executor.id, phone=spec.phone,
+        )  # fmt: skip
+        session.add(identity)
+        await session.flush()
+        await _application(session, executor, identity, spec, locale)
+        if spec.approved:
+            await applications.approve_application(session, executor, manager)
+        people[spec.name] = executor
     return people
+
+
+async def _application(
+    session: AsyncSession,
+    executor: Executor,
+    identity: ChannelIdentity,
+    spec: DemoExecutor,
+    locale: str,
+) -> None:
+    """The summary the bot files in the applicant's conversation (handlers/application)."""
+    lines = [
+        gettext(application.TITLE, locale),
+        f"{gettext(application.NAME, locale)}: {spec.name}",
+        f"{gettext(application.PHONE, locale)}: {spec.phone}",
+        f"{gettext(application.EMAIL, locale)}: {spec.email}",
+        f"{gettext(application.SKILLS, locale)}: {', '.join(spec.skills) or '—'}",
+        f"{gettext(application.EXPERIENCE, locale)}: {spec.experience}",
+        f"{gettext(application.SAMPLES, locale)}: 0",
+    ]
+    conversation = await application_conversation(session, executor.id)
+    await add_message(
+        session, conversation, Direction.IN, "\n".join(lines), channel=identity.channel,
+        identity_id=identity.id, author_executor_id=executor.id,
+    )  # fmt: skip
 
 
 async def _demo_order(ctx: DemoContext, spec: DemoOrder) -> None:
     session = ctx.session
     client = ctx.clients[spec.client]
     deadline = utcnow() + timedelta(days=spec.days_to_deadline)
+    kind = ctx.kinds[spec.kind]
     order = await orders.create_order(
         session,
-        kind=ctx.kinds[spec.kind],
+        kind=kind,
         client_id=client.id,
         actor=Actor.client(client.id) if spec.kind == "student_paper" else ctx.manager,
         details=spec.details,
-        title=str(spec.details.get("topic") or spec.details.get("product", "")),
+        title=title_for(kind, spec.details, ctx.locale),
         manager_id=ctx.manager.user_id,
         deadline=deadline if spec.kind != "trip" else None,
         scheduled_at=deadline if spec.kind == "trip" else None,
@@ -276,8 +343,7 @@ async def _next_move(ctx: DemoContext, order: Order, spec: DemoOrder) -> None:
     elif status is S.QUOTED:
         await orders.accept_quote(session, order, client)
     elif status is S.AWAITING_PAYMENT:
-        await _pay(ctx, order, order.prepayment_amount, "yookassa")
-        await orders.mark_paid(session, order, Actor.system())
+        await _pay_due(ctx, order, spec)  # the prepayment: the order becomes paid
     elif status is S.PAID and order.kind.uses_exchange:
         fixed = spec.executor_price if spec.kind == "trip" else None
         await exchange.publish_to_exchange(session, order, manager, fixed)
@@ -294,64 +360,29 @@ async def _next_move(ctx: DemoContext, order: Order, spec: DemoOrder) -> None:
     elif status is S.IN_REVIEW:
         await orders.approve_result(session, order, manager)
     elif status is S.READY:
-        await _settle(ctx, order)
-        await orders.deliver_order(session, order, manager)
+        # The rest of the price: recording it charges the order and hands it over.
+        await _pay_due(ctx, order, spec)
+        if order.status is S.READY:
+            await orders.deliver_order(session, order, manager)
     elif status is S.DELIVERED:
         await orders.close_order(session, order, client)
-        await _pay_executor(ctx, order)
     else:
         raise AssertionError(f"demo has no move from {status} towards {spec.target}")
 
 
-async def _pay(ctx: DemoContext, order: Order, amount: int, provider: str) -> None:
-    """The client pays `amount` for the order: a payment, a top-up, a hold."""
-    if amount <= 0:
+async def _pay_due(ctx: DemoContext, order: Order, spec: DemoOrder) -> None:
+    """The client pays what the order owes now, and the manager records it as received."""
+    due = await payments.due_now(ctx.session, order)
+    if not due.is_due:
         return
-    session = ctx.session
-    gateway = provider == "yookassa"
-    payment = Payment(
-        client_id=order.client_id, order_id=order.id, provider=provider,
-        method=PaymentMethod.GATEWAY if gateway else PaymentMethod.CASH,
-        external_id=f"demo-{order.number}-{amount}" if gateway else None, amount=amount,
-        currency=RUB, status=PaymentStatus.SUCCEEDED, confirmed_at=utcnow(),
-    )  # fmt: skip
-    session.add(payment)
-    await session.flush()
-    source = Source.gateway(provider) if gateway else Source.desk("cash")
-    await ledger.top_up(
-        session, order.client_id, amount, RUB, source, payment_id=payment.id,
-        recorded_by=None if gateway else ctx.manager.user_id,
-    )  # fmt: skip
-    await ledger.hold_prepayment(session, order.id, order.client_id, amount, RUB)
-
-
-async def _settle(ctx: DemoContext, order: Order) -> None:
-    """Before delivery: the rest of the price comes in, the whole price is charged, and the
-    executor's fee is accrued."""
-    assert order.client_price is not None
-    money = await ledger.order_money(ctx.session, order.id, RUB)
-    await _pay(ctx, order, order.client_price - money.held, "cash")
-    await ledger.charge(ctx.session, order.id, order.client_id, order.client_price, RUB)
-    if order.executor_id and order.executor_price:
-        await ledger.accrue_executor(
-            ctx.session, order.id, order.executor_id, order.executor_price, RUB
-        )
-
-
-async def _pay_executor(ctx: DemoContext, order: Order) -> None:
-    if order.executor_id and order.executor_price:
-        await ledger.pay_executor(
-            ctx.session, order.executor_id, order.executor_price, RUB, "cash",
-            recorded_by=ctx.manager.user_id, memo=f"Выплата по заказу №{order.number}",
-        )  # fmt: skip
-
-
-async def _month_end(ctx: DemoContext) -> None:
-    session, by = ctx.session, ctx.manager.user_id
-    await ledger.cash_out(session, "cash", 3_500_000, RUB, "Аренда офиса", recorded_by=by)
-    clearing = await ledger.balance(session, AccountKind.GATEWAY_CLEARING, "yookassa", RUB)
-    if clearing:
-        await ledger.settle_gateway(session, "yookassa", "bank", clearing, RUB, recorded_by=by)
+    if spec.client in COMPANY_CLIENTS:
+        method = PaymentMethod.BANK_TRANSFER
+    else:
+        prepayment = order.status is S.AWAITING_PAYMENT
+        method = PaymentMethod.CARD if prepayment else PaymentMethod.CASH
+    await payments.record_payment(
+        ctx.session, order, due.amount, method, provider=MANUAL, recorded_by=ctx.manager.user_id
+    )
 
 
 async def _counts(session: AsyncSession) -> dict[str, int]:

@@ -103,6 +103,15 @@ class Client(Base):
                 postgresql_ops={"name": "gin_trgm_ops"},
             )
         ),
+        # The inbox search by company name (migration 0011).
+        postgresql_only(
+            Index(
+                "ix_clients_company_trgm",
+                "company",
+                postgresql_using="gin",
+                postgresql_ops={"company": "gin_trgm_ops"},
+            )
+        ),
     )
 
 

@@ -3,6 +3,7 @@ every kind, balanced money; and it refuses to write over real work."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,8 +12,23 @@ from sqlalchemy import func, select
 
 from core import ledger
 from core.db import utcnow
-from core.models import AccountKind, LedgerEntry, Order, OrderEvent, OrderStatus, Payment
-from inbox.models import Conversation, ConversationKind, Message
+from core.kinds import BUILTIN_KINDS
+from core.models import (
+    AccountKind,
+    ChannelIdentity,
+    Executor,
+    ExecutorKind,
+    LedgerEntry,
+    LedgerTransaction,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+)
+from inbox.conversations import order_thread
+from inbox.models import Conversation, ConversationKind, Direction, InboundEvent, Message
+from inbox.replies import route
 from runtime.bootstrap import Container, bootstrap
 from runtime.demo import DemoRefused, fill_demo
 from runtime.settings import load_settings
@@ -78,3 +94,64 @@ async def test_demo_conversations_fill_the_inbox_with_some_waiting_for_an_answer
     newest = {c.id: c.last_message_at for c in conversations}
     for message in messages:
         assert newest[message.conversation_id] >= message.created_at
+
+
+async def test_demo_writes_only_what_users_can_do_in_russian_with_every_executor_reachable(
+    container: Container,
+) -> None:
+    """The demo wrote gateway payments straight into the ledger, payouts and cash-desk
+    entries no page can make, supplier companies, executors' replies authored by clients,
+    and English titles ("Business cards")."""
+    await fill_demo(container)
+    async with container.sessions() as session:
+        payments = list(await session.scalars(select(Payment)))
+        operations = set(await session.scalars(select(LedgerTransaction.operation)))
+        executors = list(await session.scalars(select(Executor)))
+        reachable = set(
+            await session.scalars(
+                select(ChannelIdentity.executor_id).where(ChannelIdentity.reachable.is_(True))
+            )
+        )
+        titles = list(await session.scalars(select(Order.title)))
+        inbound = (
+            await session.execute(
+                select(Message, Conversation)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(
+                    Message.direction == Direction.IN,
+                    Conversation.kind != ConversationKind.APPLICATION,
+                )
+            )
+        ).all()
+        received = set(await session.scalars(select(InboundEvent.message_id)))
+
+    assert payments and {(p.provider, p.method) for p in payments} <= {
+        ("manual", method)
+        for method in (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER)
+    }
+    assert all(p.recorded_by is not None for p in payments)
+    assert operations <= {"top_up", "hold_prepayment", "charge", "accrue_executor", "release_hold"}
+    assert {e.kind for e in executors} == {ExecutorKind.PERSON}
+    assert all(e.parent_id is None and e.email for e in executors)
+    assert {e.id for e in executors} <= reachable
+    async with container.uow() as uow:  # a manager can forward on every job: it has a route
+        jobs = list(await uow.session.scalars(select(Order).where(Order.executor_id.is_not(None))))
+        for job in jobs:
+            thread = await order_thread(uow.session, job, ConversationKind.EXECUTOR)
+            assert (await route(uow.session, thread)).executor_id == job.executor_id
+    english = {
+        choice for spec in BUILTIN_KINDS for field in spec.fields for choice in field.choices
+    }
+    assert not [title for title in titles if any(word in title for word in english)]
+    assert all(re.search("[а-яА-Я]", title) for title in titles)
+    assert inbound
+    for message, conversation in inbound:
+        assert message.id in received  # it came through the Receiver
+        if conversation.kind is ConversationKind.EXECUTOR:
+            assert (message.author_executor_id, message.author_client_id) == (
+                conversation.executor_id, None,
+            )  # fmt: skip
+        else:
+            assert (message.author_client_id, message.author_executor_id) == (
+                conversation.client_id, None,
+            )  # fmt: skip

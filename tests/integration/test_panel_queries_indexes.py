@@ -16,7 +16,10 @@ EVERYWHERE = {
     "outbox": {"ix_outbox_message_id"},
     "orders": {"ix_orders_deadline", "ix_orders_updated_at"},
 }
-POSTGRESQL_ONLY = {"messages": {"ix_messages_text_trgm"}, "clients": {"ix_clients_name_trgm"}}
+POSTGRESQL_ONLY = {
+    "messages": {"ix_messages_text_trgm"},
+    "clients": {"ix_clients_name_trgm", "ix_clients_company_trgm"},
+}
 
 
 async def test_the_panel_indexes_exist_where_they_belong(engine: AsyncEngine) -> None:

@@ -62,6 +62,30 @@ async def test_a_name_in_any_case_and_an_email(session: AsyncSession) -> None:
     assert [h.row.conversation_id for h in result.conversations] == [desk.thread_b.id]
 
 
+async def test_a_name_surname_first_with_initials_and_a_company_name(
+    session: AsyncSession,
+) -> None:
+    """ "Попов Алексей", "Попов А" and the company's name found nothing for Алексей Попов."""
+    desk = await scene.desk(session)
+    popov = await scene.client(session, "Алексей Попов", channel="telegram")
+    popov.company = "ООО «СтройМонтаж»"
+    thread = await scene.client_thread(session, await scene.order(session, popov, desk.maria))
+    await scene.inbound(session, thread, "Машина будет к 9:00?")
+    await session.flush()
+
+    async def found(typed: str) -> list[tuple[int, str]]:
+        result = await search(session, typed, viewer_id=desk.maria.id)
+        assert [h.row.conversation_id for h in result.conversations] == [thread.id], typed
+        return [(c.client_id, c.matched) for c in result.clients]
+
+    for typed in ("Попов Алексей", "попов алексей", "Попов А", "Попов А.", "А. Попов"):
+        assert await found(typed) == [(popov.id, "client")], typed
+    for typed in ("СтройМонтаж", "строй"):  # SQLite: the usual spellings only
+        assert await found(typed) == [(popov.id, "company")], typed
+    nobody = await search(session, "Попов Б", viewer_id=desk.maria.id)
+    assert nobody.clients == [] and nobody.conversations == []
+
+
 async def test_message_text_with_a_snippet(session: AsyncSession) -> None:
     desk = await scene.desk(session)
     long = "Добрый день. " * 20 + "Нужна презентация к докладу. " + "Спасибо! " * 20

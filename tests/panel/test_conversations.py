@@ -14,6 +14,7 @@ from inbox.channel import BLOCKED_BY_USER, PermanentError
 from inbox.conversations import add_message
 from inbox.models import Conversation, ConversationKind, Direction, Message, OutboxItem
 from tests.fakes.loopback import LoopbackChannel
+from tests.integration import panel_scene
 from tests.panel.conftest import AddStaff, Panel
 from tests.panel.inbox_helpers import desk, dispatch, loopback, with_executor
 from webapp.access.guard import CSRF_HEADER
@@ -253,3 +254,33 @@ async def test_a_client_who_never_e_mailed_can_be_written_to_at_the_address_on_t
     assert [sent.text for sent in mail.sent if sent.chat_id == "anna@example.ru"] == [
         "Счёт во вложении"
     ]
+
+
+async def test_the_default_channel_sends_to_the_card_address_as_choosing_e_mail_would(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    """A client typed in by hand, with only an e-mail address on the card: the composer's
+    default option names E-mail, and sending with it must go there (it answered "no
+    reachable channel" while choosing E-mail explicitly worked)."""
+    await add_staff(StaffRole.MANAGER, "maria@desk.example", name="Мария")
+    mail = LoopbackChannel("email")
+    panel.container.channels.add(mail)
+    async with panel.container.sessions() as session:
+        walk_in = Client(name="Глеб Орлов", email="gleb@example.ru")
+        session.add(walk_in)
+        await session.flush()
+        thread = await panel_scene.client_thread(
+            session, await panel_scene.order(session, walk_in, None, title="Визитки")
+        )
+        await session.commit()
+    await _sign_in(panel, "maria@desk.example")
+
+    offered = await (await panel.client.get(f"/conversations/{thread.id}/thread")).text()
+    answer = await _send(
+        panel, f"/conversations/{thread.id}/reply", _compose("Макет готов", channel="")
+    )
+
+    assert "Основной канал (E-mail)" in offered
+    assert "нет доступного канала" not in answer
+    await dispatch(panel.container)
+    assert [(sent.chat_id, sent.text) for sent in mail.sent] == [("gleb@example.ru", "Макет готов")]

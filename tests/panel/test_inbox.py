@@ -4,6 +4,8 @@ see only their own conversations."""
 
 from __future__ import annotations
 
+import re
+
 from core.i18n import gettext
 from core.lifecycle import STATUS_LABELS
 from tests.panel.conftest import AddStaff, OpenPanel, Panel
@@ -37,8 +39,24 @@ async def test_conversations_come_newest_first_with_channel_order_unread_and_wai
     assert 'class="ch ch-loopback"' in row_a
     assert 'class="badge unread"' in row_a and "ждёт" in row_a
     assert "ch-email" in rows[scene.thread_b] and "ждёт" not in rows[scene.thread_b]
-    assert "Вы:" in rows[scene.thread_b]  # Ivan's answer is the latest there
+    assert "Иван:" in rows[scene.thread_b]  # Ivan's answer is the latest there
     assert "Лид" in rows[scene.lead] and "ch-vk" in rows[scene.lead]
+
+
+async def test_a_staff_answer_is_shown_with_its_authors_name_and_you_only_for_your_own(
+    panel: Panel, open_panel: OpenPanel, add_staff: AddStaff
+) -> None:
+    """Every staff member's answer was prefixed "Вы:", whoever was looking."""
+    scene = await desk(panel.container, add_staff)  # Ivan answered Boris last
+    await _signed_in(panel, "maria@desk.example")
+
+    for_maria = inbox_rows(await _inbox(panel))[scene.thread_b]
+    async with open_panel() as other:
+        await _signed_in(other, "ivan@desk.example")
+        for_ivan = inbox_rows(await _inbox(other))[scene.thread_b]
+
+    assert "Иван:" in for_maria and "Вы:" not in for_maria
+    assert "Вы:" in for_ivan and "Иван:" not in for_ivan
 
 
 async def test_reading_a_thread_clears_its_unread_mark_for_that_person_only(
@@ -76,6 +94,23 @@ async def test_filters_narrow_the_list_and_live_in_the_url(
     )
 
 
+async def test_the_channel_filter_offers_only_channels_this_installation_has(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    """It offered Viber, VK and site chat on every desk, though none of them exists."""
+    await desk(panel.container, add_staff)  # people on loopback, e-mail and VK
+    await _signed_in(panel, "maria@desk.example")
+    configured = panel.container.channels.names()
+
+    page = await _inbox(panel)
+
+    select = page.split('<select name="channel"', 1)[1].split("</select>", 1)[0]
+    offered = re.findall(r'<option value="(\w+)"', select)
+    assert sorted(offered) == sorted({"email", "vk", "loopback", *configured})
+    assert "viber" not in offered and "site" not in offered
+    assert "Viber" not in select and "Чат на сайте" not in select
+
+
 async def test_search_finds_by_text_order_number_name_phone_and_email(
     panel: Panel, add_staff: AddStaff
 ) -> None:
@@ -91,6 +126,19 @@ async def test_search_finds_by_text_order_number_name_phone_and_email(
     assert await ids("912 345 67 89") == [scene.thread_a]
     assert await ids("boris@example") == [scene.thread_b]
     assert await ids("нет такого") == []
+
+
+async def test_a_search_that_finds_nothing_says_so_with_what_was_searched(
+    panel: Panel, add_staff: AddStaff
+) -> None:
+    """It said "no conversations here", as if the inbox were empty."""
+    await desk(panel.container, add_staff)
+    await _signed_in(panel, "maria@desk.example")
+
+    page = await _inbox(panel, "?q=Пиццерия")
+
+    assert "По запросу «Пиццерия» ничего не найдено." in page
+    assert "Здесь пока нет переписок." not in page
 
 
 async def test_htmx_gets_the_list_alone_and_show_more_pages_on(

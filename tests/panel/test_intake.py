@@ -4,6 +4,8 @@ typed values kept, and attached files becoming the order's materials."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -157,16 +159,23 @@ async def test_a_kinds_fields_are_drawn_from_its_schema_and_files_become_materia
     assert f'href="/files/{stored.id}">route.pdf' in card
 
 
-async def test_a_link_from_a_clients_card_comes_with_the_client_chosen(
+async def test_the_new_order_link_on_a_clients_card_opens_intake_with_the_client_chosen(
     panel: Panel, add_staff: AddStaff
 ) -> None:
+    """docs/panel.md promised a "new order" link on the client card that no page had: the
+    test follows the link from the card rather than typing its URL."""
     async with panel.container.uow() as uow:
         known = await builders.client(uow.session, "Иван Петров")
         await uow.commit()
         known_id = known.id
     await sign_in_as(panel, add_staff, StaffRole.OPERATOR)
 
-    chosen = await (await panel.client.get(f"/orders/new?client={known_id}")).text()
+    card = await (await panel.client.get(f"/clients/{known_id}")).text()
+    link = re.search(
+        r'<a class="button" href="([^"]+)" data-test="client-new-order">Новый заказ', card
+    )
+    assert link is not None, "the client card has no new order link"
+    chosen = await (await panel.client.get(html.unescape(link[1]))).text()
     unknown = await panel.client.get("/orders/new?client=999999")
 
     assert f'name="client_id" value="{known_id}" checked> Иван Петров · +79161234567' in chosen

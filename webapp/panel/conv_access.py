@@ -100,6 +100,14 @@ class ConversationInfo:
             found.append(EMAIL)
         return list(dict.fromkeys(found))
 
+    def send_channel(self, chosen: str | None = None) -> str | None:
+        """The channel a reply goes out on: the one chosen in the composer, else the first
+        offered (what the "Preferred channel" option names). The default is resolved here,
+        to an explicit channel, so it is sent exactly as if that channel had been chosen."""
+        if chosen:
+            return chosen
+        return self.channels[0] if self.channels else None
+
 
 async def conversation_info(
     session: AsyncSession, conversation: Conversation, *, writable: Container[str] = ()

@@ -30,7 +30,11 @@ from webapp.access.guard import CSRF_HEADER, PanelRoutes
 from webapp.access.permissions import Permission
 from webapp.access.sessions import Staff
 from webapp.keys import SERVICES, STAFF
-from webapp.panel.conv_access import conversation_id_of, visible_conversation
+from webapp.panel.conv_access import (
+    conversation_id_of,
+    conversation_info,
+    visible_conversation,
+)
 from webapp.panel.conversations import (
     RECHECK_EVENT,
     RECHECK_HEADER,
@@ -98,9 +102,10 @@ async def _write(request: web.Request, *, as_note: bool) -> web.StreamResponse:
                 await note(session, conversation, form.text.strip(), author_user_id=staff.user_id,
                            files=form.files)  # fmt: skip
             else:
+                info = await conversation_info(session, conversation, writable=services.channels)
                 await reply(
                     session, conversation, form.text.strip(), author_user_id=staff.user_id,
-                    files=form.files, channel=form.channel or None,
+                    files=form.files, channel=info.send_channel(form.channel),
                 )  # fmt: skip
         except FileTooLarge as exc:
             error = gettext(TOO_LARGE, locale).format(mb=exc.limit // (1024 * 1024))

@@ -27,6 +27,7 @@ CHANNEL_BADGES = {
     "sms": ChannelBadge("SMS", "SMS"),
     "loopback": ChannelBadge("LB", N_("Test channel")),
 }
+# The order the inbox filter lists channels in (only those the installation has).
 KNOWN_CHANNELS = ("telegram", "email", "viber", "vk", "site")
 
 WAITING_MINUTES = N_("waiting {n} min")
@@ -80,9 +81,19 @@ def waiting_minutes(since: datetime | None, now: datetime | None = None) -> int:
     return max(0, int(((now or utcnow()) - since).total_seconds() // 60))
 
 
-def file_size(size: int) -> str:
+BYTES = N_("{n} B")
+KILOBYTES = N_("{n} KB")
+MEGABYTES = N_("{n} MB")
+
+
+def file_size(size: int, locale: str | None = None) -> str:
+    """A file's size such as "12 КБ" or "1,5 МБ" in the page's language; kilobytes are
+    rounded up (a small file is never "0 KB")."""
     if size < 1024:
-        return f"{size} B"
+        return gettext(BYTES, locale).format(n=size)
     if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
+        return gettext(KILOBYTES, locale).format(n=-(-size // 1024))
+    megabytes = f"{size / 1024 / 1024:.1f}"
+    if locale == "ru":
+        megabytes = megabytes.replace(".", ",")
+    return gettext(MEGABYTES, locale).format(n=megabytes)

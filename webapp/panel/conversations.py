@@ -87,7 +87,7 @@ class Formatting:
         return conv_format.channel_badge(channel)
 
     def size(self, size: int) -> str:
-        return conv_format.file_size(size)
+        return conv_format.file_size(size, self.locale)
 
     def reason(self, reason: str | None) -> str:
         return describe_reason(reason, self.locale) if reason else ""

@@ -12,10 +12,12 @@ from aiohttp import web
 
 from core.db import utcnow
 from core.i18n import gettext
+from core.kinds import STEP_LABELS
 from core.lifecycle import STATUS_LABELS
 from core.models import OrderStatus
 from core.pricing import format_money
 from webapp.keys import SERVICES
+from webapp.panel.conv_format import file_size
 from webapp.panel.render import panel_locale
 
 
@@ -40,6 +42,14 @@ class PageFormat:
 
     def day(self, moment: datetime | None) -> str:
         return "—" if moment is None else moment.astimezone(self.tz).strftime("%d.%m.%Y")
+
+    def size(self, size: int) -> str:
+        """A file's size in the page's language."""
+        return file_size(size, self.locale)
+
+    def step(self, step: str | None) -> str:
+        """An execution step by its label (a kind's own step name is shown as it is)."""
+        return "" if not step else self.t(STEP_LABELS.get(step, step))
 
     def status(self, status: OrderStatus | str | None) -> str:
         """An order status in words."""

@@ -33,7 +33,14 @@ from webapp.panel.conversations import (
 from webapp.panel.files import add_file_routes
 from webapp.panel.render import render_page
 from webapp.panel.socket import add_socket_routes
-from webapp.queries import InboxCursor, InboxFilters, InboxRow, inbox_page, search
+from webapp.queries import (
+    InboxCursor,
+    InboxFilters,
+    InboxRow,
+    channels_with_people,
+    inbox_page,
+    search,
+)
 
 PAGE_SIZE = 50
 LIST_ID = "inbox-list"
@@ -43,6 +50,7 @@ KIND_CHOICES = {"lead": ConversationKind.LEAD, "application": ConversationKind.A
 MATCH_LABELS = {
     "order": N_("order number"),
     "client": N_("client name"),
+    "company": N_("company"),
     "phone": N_("phone"),
     "email": N_("e-mail"),
     "text": N_("message text"),
@@ -116,6 +124,15 @@ class InboxQuery:
         return not self.unanswered or row.waiting_since is not None
 
 
+def offered_channels(configured: list[str], in_use: list[str]) -> list[str]:
+    """The channel filter's choices: only channels this installation has, configured or
+    with someone on them (never a Viber or site chat that does not exist), the usual ones
+    first."""
+    present = {*configured, *in_use}
+    known = [name for name in KNOWN_CHANNELS if name in present]
+    return known + sorted(present - set(known))
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     row: InboxRow
@@ -147,7 +164,8 @@ async def inbox(request: web.Request) -> web.StreamResponse:
             )  # fmt: skip
             entries = [Entry(row) for row in page.rows]
             more = asked.url(before=page.next_cursor.token()) if page.next_cursor else None
-    context = _context(request, asked, entries, more)
+        in_use = await channels_with_people(session)
+    context = _context(request, asked, entries, more, in_use)
     target = request.headers.get("HX-Target") if request.headers.get("HX-Request") else None
     if target == MORE_ID and before is not None:
         return render_fragment(request, "panel/inbox_rows.html", **context)
@@ -159,9 +177,13 @@ async def inbox(request: web.Request) -> web.StreamResponse:
 
 
 def _context(
-    request: web.Request, asked: InboxQuery, entries: list[Entry], more: str | None
+    request: web.Request,
+    asked: InboxQuery,
+    entries: list[Entry],
+    more: str | None,
+    in_use: list[str],
 ) -> dict[str, Any]:
-    channels = list(dict.fromkeys([*KNOWN_CHANNELS, *request.app[SERVICES].channels.names()]))
+    channels = offered_channels(request.app[SERVICES].channels.names(), in_use)
     return {
         "asked": asked,
         "entries": entries,

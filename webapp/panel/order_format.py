@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.i18n import N_
-from core.kinds import STEP_LABELS
 from core.lifecycle import Action
 from core.models import ActorRole, OrderStatus, PaymentMethod
 from webapp.panel.formatting import PageFormat
@@ -110,9 +109,6 @@ METHOD_LABELS = {
 
 class Formats(PageFormat):
     """The order pages' `fmt`: the shared formats plus deadlines, steps, actions, history."""
-
-    def step(self, step: str | None) -> str:
-        return "" if not step else self.t(STEP_LABELS.get(step, step))
 
     def deadline_state(self, deadline: datetime | None, status: OrderStatus) -> str:
         """ "overdue", "soon" (within a day) or "" for an order still racing its deadline."""

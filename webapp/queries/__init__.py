@@ -40,6 +40,7 @@ from webapp.queries.inbox import (
     InboxFilters,
     InboxPage,
     InboxRow,
+    channels_with_people,
     inbox_page,
     inbox_rows,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "PersonRef",
     "SearchResult",
     "ThreadView",
+    "channels_with_people",
     "client_card",
     "client_money",
     "client_page",

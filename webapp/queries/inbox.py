@@ -2,6 +2,7 @@
 
     inbox_page(session, viewer_id=, filters=InboxFilters(), limit=50, before=None) -> InboxPage
     inbox_rows(session, conversation_ids, viewer_id=) -> list[InboxRow]
+    channels_with_people(session) -> list[str]
 
 A row is one conversation (an order's client or executor thread, a lead, an executor
 application; internal notes are not listed): its order, the counterpart, the channel of the
@@ -38,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.db import UTCDateTime
-from core.models import Client, Executor, Order, OrderStatus, User
+from core.models import ChannelIdentity, Client, Executor, Order, OrderStatus, User
 from inbox.models import Conversation, ConversationKind, Direction, Message, ReadMarker
 from webapp.queries.visibility import (
     assigned_manager,
@@ -106,6 +107,9 @@ class InboxRow:
     last_message_at: datetime
     last_message_preview: str  # first PREVIEW_CHARS characters, whitespace collapsed
     last_message_direction: Direction | None
+    # Who on the staff wrote the latest message (an answer or a note), if staff did.
+    last_message_author_id: int | None
+    last_message_author: str | None
     waiting_since: datetime | None  # their last message, if no answer came after it
     unread: int  # their messages after this viewer's read marker
     manager_id: int | None
@@ -126,6 +130,14 @@ def listed_kinds(kinds: Sequence[ConversationKind] = ()) -> ColumnElement[bool]:
     if kinds:
         return Conversation.kind.in_(kinds)
     return Conversation.kind != ConversationKind.NOTES
+
+
+async def channels_with_people(session: AsyncSession) -> list[str]:
+    """The channels someone has an identity on: with the configured ones, what the inbox's
+    channel filter can usefully offer (a row's channel is that of a counterpart's message,
+    and every inbound message comes from an identity)."""
+    rows = await session.scalars(select(ChannelIdentity.channel).distinct())
+    return sorted(rows)
 
 
 async def inbox_page(
@@ -208,15 +220,24 @@ async def inbox_rows(
         head = heads.get(conversation_id)
         if head is None:
             continue
-        direction, preview = last.get(conversation_id, (None, ""))
+        latest = last.get(conversation_id, _NO_MESSAGE)
         channel, unread = inbound.get(conversation_id, (None, 0))
-        rows.append(_row(head, channel, preview, direction, unread))
+        rows.append(_row(head, channel, latest, unread))
     return rows
 
 
-def _row(
-    head: Any, channel: str | None, preview: str, direction: Direction | None, unread: int
-) -> InboxRow:
+@dataclass(frozen=True, slots=True)
+class _Latest:
+    direction: Direction | None
+    text: str
+    author_id: int | None
+    author: str | None
+
+
+_NO_MESSAGE = _Latest(None, "", None, None)
+
+
+def _row(head: Any, channel: str | None, latest: _Latest, unread: int) -> InboxRow:
     inbound_at, outbound_at = head.last_inbound_at, head.last_outbound_at
     waiting = inbound_at if inbound_at and (not outbound_at or outbound_at < inbound_at) else None
     executor_side = head.kind in EXECUTOR_SIDE
@@ -232,8 +253,10 @@ def _row(
         counterpart_name=(head.executor_name if executor_side else head.client_name) or "",
         channel=channel,
         last_message_at=head.last_message_at or head.created_at,
-        last_message_preview=preview_text(preview),
-        last_message_direction=direction,
+        last_message_preview=preview_text(latest.text),
+        last_message_direction=latest.direction,
+        last_message_author_id=latest.author_id,
+        last_message_author=latest.author,
         waiting_since=waiting,
         unread=unread,
         manager_id=head.manager_id,
@@ -277,16 +300,25 @@ async def _heads(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
     return {row.id: row for row in await session.execute(query)}
 
 
-async def _last_messages(session: AsyncSession, ids: list[int]) -> dict[int, tuple[Any, str]]:
+async def _last_messages(session: AsyncSession, ids: list[int]) -> dict[int, _Latest]:
     latest = (
         select(func.max(Message.id))
         .where(Message.conversation_id.in_(ids))
         .group_by(Message.conversation_id)
     )
-    query = select(
-        Message.conversation_id, Message.direction, func.substr(Message.text, 1, 4 * PREVIEW_CHARS)
-    ).where(Message.id.in_(latest))
-    return {row[0]: (row[1], row[2]) for row in await session.execute(query)}
+    author = aliased(User)
+    query = (
+        select(
+            Message.conversation_id,
+            Message.direction,
+            func.substr(Message.text, 1, 4 * PREVIEW_CHARS),
+            Message.author_user_id,
+            author.name,
+        )
+        .outerjoin(author, author.id == Message.author_user_id)
+        .where(Message.id.in_(latest))
+    )
+    return {row[0]: _Latest(*row[1:]) for row in await session.execute(query)}
 
 
 async def _inbound(

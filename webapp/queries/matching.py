@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -18,6 +18,9 @@ PHONE_SEPARATORS = (" ", "-", "(", ")", "+", ".")
 _ORDER_NUMBER = re.compile(r"^\s*(?:#|№|N|No\.?)?\s*(\d{1,9})\s*$", re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"^[\d\s()+.\-]+$")
 ESCAPE = "\\"
+# Words shorter than this are initials: matched at the start of a word, not anywhere (and
+# trigrams need three characters anyway).
+MIN_CONTAINS = 3
 # A column of a model or any expression.
 Text = ColumnElement[Any] | QueryableAttribute[Any]
 
@@ -49,6 +52,25 @@ def starts_word(column: Text, text: str, dialect: str) -> ColumnElement[bool]:
         escaped = escape_like(form)
         patterns += [f"{escaped}%", f"% {escaped}%"]
     return _like(column, patterns, dialect)
+
+
+def name_matches(column: Text, text: str, dialect: str) -> ColumnElement[bool]:
+    """A person's name as people type it: "Смирнова" anywhere in it, and several words in
+    any order, each a part of the name ("Попов Алексей" finds "Алексей Попов"), a short one
+    (an initial: "Попов А", "А. Попов") the start of a word. Every word but the initials is
+    a "contains", so PostgreSQL's trigram index on the column still serves the search."""
+    words = [word.strip(".,") for word in text.split()]
+    words = [word for word in words if word]
+    if len(words) <= 1:
+        return contains(column, words[0] if words else text, dialect)
+    return and_(
+        *(
+            contains(column, word, dialect)
+            if len(word) >= MIN_CONTAINS
+            else starts_word(column, word, dialect)
+            for word in words
+        )
+    )
 
 
 def _forms(text: str, dialect: str) -> list[str]:

@@ -6,15 +6,17 @@ phones and e-mails.
 "1042", "#1042" or "№1042" finds order 1042; a phone in any format ("+7 (912) 345-67-89",
 "89123456789", "912 345") finds clients whose stored phone (on the client or on one of their
 channel identities) has those digits (message texts are not searched for it); any other text
-is looked for in client names and e-mails and, from three characters on, in message texts.
+is looked for in client names (words in any order, initials as word starts: "Попов А"
+finds "Алексей Попов"), company names and e-mails and, from three characters on, in
+message texts.
 The result carries the matching orders and clients, and the conversations behind every hit
 as inbox rows (so the inbox page renders them with its own template), each saying what
 matched. `only_assigned_to` keeps, as everywhere in the panel (webapp/queries/visibility.py),
 conversations and orders assigned to that manager or to nobody, and clients they manage or
 have orders with.
 
-PostgreSQL serves the "contains" searches from trigram GIN indexes (migration 0004);
-SQLite scans."""
+PostgreSQL serves the "contains" searches from trigram GIN indexes (migrations 0004, and
+0011 for company names); SQLite scans."""
 
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ SNIPPET_CHARS = 90
 @dataclass(frozen=True, slots=True)
 class ConversationHit:
     row: InboxRow
-    matched: str  # "order", "client", "phone", "email" or "text"
+    matched: str  # "order", "client", "company", "phone", "email" or "text"
     message_id: int | None = None  # the matching message ("text")
     snippet: str | None = None  # the matching message around the match ("text")
 
@@ -63,7 +65,7 @@ class ClientHit:
     name: str
     phone: str | None
     email: str | None
-    matched: str  # "client" (name), "phone" or "email"
+    matched: str  # "client" (name), "company", "phone" or "email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,8 @@ async def _clients(
         by_identity = exists().where(ChannelIdentity.client_id == Client.id, on_identity)
         tests.append(("phone", or_(on_client, by_identity)))
     elif matching.order_number(query) is None:
-        tests.append(("client", matching.contains(Client.name, query, dialect)))
+        tests.append(("client", matching.name_matches(Client.name, query, dialect)))
+        tests.append(("company", matching.contains(Client.company, query, dialect)))
         if " " not in query and query.isascii():  # e-mail addresses are ASCII
             by_identity = exists().where(
                 ChannelIdentity.client_id == Client.id,
