@@ -79,25 +79,40 @@ BUS_RETRY_FIRST, BUS_RETRY_MAX = 0.5, 5.0
 async def _relay_wakes(bus: EventBus, wake: asyncio.Event, stop: asyncio.Event) -> None:
     """Wake the dispatcher on every OUTBOX_WAKE from other processes. Without the bus
     (Redis down at start, or its subscription failing) the dispatcher must go on sending:
-    it is woken every BUS_DOWN_POLL_SECONDS to poll the database while the subscription
-    is tried again with backoff; once subscribed, it looks once more for what it missed.
-    (A bus that drops later reconnects by itself and sends GAP, which wakes it too.)"""
+    while there is no subscription it is woken every BUS_DOWN_POLL_SECONDS to poll the
+    database, and the subscription is tried again with backoff; once subscribed, it looks
+    once more for what it missed. (A bus that drops later reconnects by itself and sends
+    GAP, which wakes it too.)"""
+    subscribed = asyncio.Event()
+    ticker = asyncio.create_task(_poll_while_unsubscribed(subscribed, wake, stop))
     delay = BUS_RETRY_FIRST
-    while not stop.is_set():
-        try:
-            async with bus.subscribe(OUTBOX_WAKE) as wakes:
-                delay = BUS_RETRY_FIRST
-                wake.set()
-                async for _notice in wakes:
+    try:
+        while not stop.is_set():
+            try:
+                async with bus.subscribe(OUTBOX_WAKE) as wakes:
+                    subscribed.set()
+                    delay = BUS_RETRY_FIRST
                     wake.set()
-        except Exception as error:  # BusUnavailable, or the connection failing
-            log.warning("outbox: no bus (%s); polling the database meanwhile", error)
-        # Poll (through `wake`) until it is time to try the bus again.
-        retry_at = asyncio.get_running_loop().time() + delay
-        while not stop.is_set() and asyncio.get_running_loop().time() < retry_at:
+                    async for _notice in wakes:
+                        wake.set()
+            except Exception as error:  # BusUnavailable, or the connection failing
+                log.warning("outbox: no bus (%s); polling the database meanwhile", error)
+            finally:
+                subscribed.clear()
+            await sleep_unless_stopped(stop, delay)
+            delay = min(delay * 2, BUS_RETRY_MAX)
+    finally:
+        ticker.cancel()
+
+
+async def _poll_while_unsubscribed(
+    subscribed: asyncio.Event, wake: asyncio.Event, stop: asyncio.Event
+) -> None:
+    # Also while a subscription attempt waits for Redis's confirmation (seconds).
+    while not stop.is_set():
+        if not subscribed.is_set():
             wake.set()
-            await sleep_unless_stopped(stop, BUS_DOWN_POLL_SECONDS)
-        delay = min(delay * 2, BUS_RETRY_MAX)
+        await sleep_unless_stopped(stop, BUS_DOWN_POLL_SECONDS)
 
 
 async def inbound_recovery(container: Container, stop: asyncio.Event) -> None:
