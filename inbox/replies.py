@@ -6,7 +6,6 @@ becomes a message plus an outbox item for the counterpart's preferred reachable 
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import N_, gettext
@@ -16,6 +15,7 @@ from inbox.conversations import add_message, order_thread
 from inbox.masking import MaskResult, mask_contacts
 from inbox.models import Conversation, ConversationKind, DeliveryStatus, Direction, Message
 from inbox.outbox import enqueue
+from inbox.people import insert_identity
 
 HIDDEN = N_("[contact hidden]")
 RELAY = {ConversationKind.CLIENT: ConversationKind.EXECUTOR}
@@ -146,22 +146,14 @@ async def email_identity_from_card(
     address = await _address_on_card(session, client_id, executor_id)
     if address is None:
         return None
+    # Two notices to one client can be written at once (two of their orders moved together):
+    # insert-or-get lets one make the identity and the other find it.
     known = await session.scalar(_EMAIL_IDENTITY, {"address": address})
     if known is None:
-        identity = ChannelIdentity(
-            channel=EMAIL, external_id=address, chat_id=address, email=address,
-            client_id=client_id, executor_id=None if client_id is not None else executor_id,
-        )  # fmt: skip
-        # Two notices to one client can be written at once (two of their orders moved
-        # together): the unique (channel, external_id) lets one make it, the other find it.
-        try:
-            async with session.begin_nested():
-                session.add(identity)
-            return identity
-        except IntegrityError:
-            known = await session.scalar(_EMAIL_IDENTITY, {"address": address})
-            if known is None:
-                raise
+        owner = {"client_id": client_id} if client_id is not None else {"executor_id": executor_id}
+        known = await insert_identity(
+            session, channel=EMAIL, external_id=address, chat_id=address, email=address, **owner
+        )
     mine = (
         known.client_id == client_id if client_id is not None
         else known.executor_id == executor_id
