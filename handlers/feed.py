@@ -40,7 +40,7 @@ from handlers.reply import Reply
 from inbox.channel import Outgoing
 from inbox.events import OutboxQueued
 from inbox.models import OutboxItem, OutboxStatus
-from inbox.outbox import outgoing_to_json
+from inbox.outbox import channel_configured, not_connected, outgoing_to_json
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +123,15 @@ async def queue_many(
         )
         for identity, message in messages
     ]
+    for item in items:
+        # As `enqueue` does: a card for a channel this installation lacks is failed in words
+        # at once, never queued (it could only be retried in vain).
+        if not channel_configured(session, item.channel):
+            item.status, item.last_error = OutboxStatus.FAILED, not_connected(item.channel)
     session.add_all(items)
     await session.flush()
-    first_of_channel = {item.channel: item.id for item in reversed(items)}
+    pending = [item for item in items if item.status is not OutboxStatus.FAILED]
+    first_of_channel = {item.channel: item.id for item in reversed(pending)}
     for channel, item_id in first_of_channel.items():
         record(session, OutboxQueued(outbox_id=item_id, channel=channel))
 

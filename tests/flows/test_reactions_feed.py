@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import applications, exchange, orders
 from core.db import utcnow
@@ -25,9 +25,11 @@ from core.models import (
     executor_skills,
 )
 from core.transitions import Actor
-from inbox.channel import Outgoing
+from inbox.channel import ChannelRegistry, Outgoing
 from inbox.models import OutboxItem, OutboxStatus
+from inbox.outbox import CONFIGURED_CHANNELS
 from inbox.receive import Receiver
+from runtime.database import session_factory
 from tests import builders
 from tests.chat import Chat, texts
 from tests.flows.desk import unit
@@ -311,3 +313,18 @@ async def test_applicants_hear_the_decision(
         assert silent is not None
         await applications.approve_application(session, silent, manager)
     assert await Chat(sessions, receiver, "803").replies() == []
+
+
+async def test_job_cards_for_a_channel_that_is_not_configured_fail_at_once_not_queued(
+    engine: AsyncEngine, publisher: LocalPublisher
+) -> None:
+    # On a bare `make run` (no Telegram) the demo's executors are on Telegram: their cards
+    # were queued and retried by the dispatcher before it gave up.
+    sessions = session_factory(engine)
+    sessions.configure(info={CONFIGURED_CHANNELS: ChannelRegistry()})
+    async with unit(sessions, publisher) as session:
+        await _executor(session, "301", ["Экономика"])
+        order, manager = await _paid_paper(session)
+        await exchange.publish_to_exchange(session, order, manager, fixed_price=300_000)
+    (card,) = _card_items(await _outbox(sessions)).values()
+    assert (card.status, card.last_error) == (OutboxStatus.FAILED, "not_connected:telegram")
