@@ -18,7 +18,10 @@ from tests.redis_server import RedisServer
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RedisServer]:
+async def server(redis_url: str, tmp_path: Path) -> AsyncIterator[RedisServer]:
+    # `redis_url` makes this a Redis test: skipped without PULT_TEST_REDIS_URL (a machine
+    # that may have no redis-server), and CI fails when a Redis test is skipped.
+    del redis_url
     server = RedisServer(tmp_path / "redis")
     server.start()
     yield server
